@@ -1,0 +1,35 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.neurosim-installed
+
+.PHONY: demo test test-cpu test-cuda lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/neurosim demo --out out
+
+test: test-cpu test-cuda
+
+test-cpu: $(STAMP)
+	$(PY) -m pytest -q -m "not cuda and not slow"
+
+# CUDA kernels on the CPU: the simulator must be switched on before numba is imported,
+# so these tests run in a pytest process of their own.
+test-cuda: $(STAMP)
+	NUMBA_ENABLE_CUDASIM=1 $(PY) -m pytest -q -m cuda tests/cuda
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check neurosim tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_neurons.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

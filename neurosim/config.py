@@ -1,0 +1,28 @@
+"""Every JIT switch of neurosim in one place (read by the kernel modules at import time).
+
+``FASTMATH`` is off on purpose: fast-math lets LLVM reorder sums and contract multiply-adds,
+which can move a membrane potential that lands exactly on threshold to the other side and
+flip a spike between the CPU and CUDA backends, or between runs with different thread counts.
+
+Environment overrides (read once, at import):
+
+``NEUROSIM_PARALLEL=0``   compile CPU kernels without ``parallel=True``
+``NEUROSIM_CACHE=0``      do not cache compiled CPU kernels on disk
+``NEUROSIM_CUDA_TPB=64``  CUDA threads per block (tests use small blocks so several run)
+"""
+
+from __future__ import annotations
+
+import os
+
+FASTMATH: bool = False
+PARALLEL: bool = os.environ.get("NEUROSIM_PARALLEL", "1") != "0"
+CACHE: bool = os.environ.get("NEUROSIM_CACHE", "1") != "0"
+#: Neurons per work item of the CPU kernels whose time loop runs inside a neuron block: the
+#: block's state stays in L1/L2 cache across all time steps.
+CPU_NEURON_BLOCK: int = 2048
+#: CUDA threads per block; read at every launch, so it may be changed at run time.
+CUDA_THREADS_PER_BLOCK: int = int(os.environ.get("NEUROSIM_CUDA_TPB", "128"))
+
+NJIT_OPTIONS = {"cache": CACHE, "fastmath": FASTMATH, "nogil": True}
+NJIT_PARALLEL_OPTIONS = {**NJIT_OPTIONS, "parallel": PARALLEL}

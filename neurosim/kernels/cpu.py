@@ -1,0 +1,162 @@
+"""Numba CPU kernels. Plain functions over arrays: no classes, no allocation in hot loops.
+
+Every kernel writes into output arrays given by the caller and has the same signature as its
+twin in :mod:`neurosim.kernels.cuda`, so the backends are interchangeable. Inputs are trusted:
+the public wrappers in :mod:`neurosim.neurons` validate them once. Each kernel has a plain
+NumPy reference in ``tests/naive.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from neurosim.config import CPU_NEURON_BLOCK, NJIT_OPTIONS, NJIT_PARALLEL_OPTIONS
+from neurosim.kernels import scalar
+
+NAME = "cpu"
+
+lif_neuron_step = njit(**NJIT_OPTIONS)(scalar.lif_neuron_step)
+ovr_unit_train = njit(**NJIT_OPTIONS)(scalar.ovr_unit_train)
+
+# ----------------------------------------------------------------------------------------------
+# McCulloch-Pitts units
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(**NJIT_PARALLEL_OPTIONS)
+def mp_run(inputs, state, exc_weights, inh_mask, threshold, states_out):
+    """Synchronous McCulloch-Pitts network over ``T`` steps for ``B`` patterns.
+
+    inputs (T, B, n_in) uint8; state (B, n) uint8, the state before step 0, overwritten with the
+    final state; exc_weights (n_in + n, n) float64 >= 0 over the sources ``[inputs, units]``;
+    inh_mask (n_in + n, n) uint8; threshold (n,) float64; states_out (T, B, n) uint8.
+    Unit j fires at step t when no active source inhibits it and the weighted sum of active
+    excitatory sources reaches its threshold (``>=``).
+    """
+    n_steps, n_batch, n_in = inputs.shape
+    n_units = state.shape[1]
+    for b in prange(n_batch):
+        acc = np.empty(n_units, np.float64)
+        inhibited = np.empty(n_units, np.uint8)
+        for t in range(n_steps):
+            for j in range(n_units):
+                acc[j] = 0.0
+                inhibited[j] = 0
+            for i in range(n_in + n_units):
+                active = inputs[t, b, i] if i < n_in else state[b, i - n_in]
+                if active:
+                    for j in range(n_units):
+                        acc[j] += exc_weights[i, j]
+                        inhibited[j] |= inh_mask[i, j]
+            for j in range(n_units):
+                fire = inhibited[j] == 0 and acc[j] >= threshold[j]
+                states_out[t, b, j] = 1 if fire else 0
+            for j in range(n_units):
+                state[b, j] = states_out[t, b, j]
+
+
+# ----------------------------------------------------------------------------------------------
+# Perceptron (weights laid out (classes, features) so one class's weights are contiguous)
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(**NJIT_PARALLEL_OPTIONS)
+def perceptron_scores(x, weights, bias, scores_out):
+    """scores_out[s, k] = bias[k] + sum_f x[s, f] * weights[k, f], summed in feature order."""
+    n_samples, n_features = x.shape
+    n_classes = weights.shape[0]
+    for s in prange(n_samples):
+        for k in range(n_classes):
+            acc = bias[k]
+            for f in range(n_features):
+                acc += x[s, f] * weights[k, f]
+            scores_out[s, k] = acc
+
+
+@njit(**NJIT_PARALLEL_OPTIONS)
+def perceptron_train_ovr(x, targets, weights, bias, w_sum, b_sum, order, lr, errors_out,
+                         counts_out):
+    """One-vs-rest perceptron: every output unit ``k`` learns ``targets[:, k]`` (0/1) alone.
+
+    The units are independent, so they train in parallel; each stops after an epoch without
+    errors. ``order`` (epochs, samples) holds the visiting order of every epoch. ``w_sum`` and
+    ``b_sum`` accumulate the averaged-perceptron sums; ``counts_out[k]`` the steps seen + 1.
+    """
+    n_classes = weights.shape[0]
+    for k in prange(n_classes):
+        counts_out[k] = ovr_unit_train(k, x, targets, weights, bias, w_sum, b_sum, order, lr,
+                                       errors_out)
+
+
+@njit(**NJIT_OPTIONS)
+def perceptron_train_multiclass(x, labels, weights, bias, w_sum, b_sum, order, lr, errors_out,
+                                counts_out):
+    """Multi-class perceptron (Crammer & Singer style, shared winner-take-all): on a mistake the
+    true class's unit moves towards x and the predicted (first arg-max) unit away from it."""
+    n_epochs, n_samples = order.shape
+    n_classes, n_features = weights.shape
+    count = 1.0
+    for e in range(n_epochs):
+        errors = 0
+        for pos in range(n_samples):
+            s = order[e, pos]
+            best_k = 0
+            best = -np.inf
+            for k in range(n_classes):
+                acc = bias[k]
+                for f in range(n_features):
+                    acc += x[s, f] * weights[k, f]
+                if acc > best:
+                    best = acc
+                    best_k = k
+            y = labels[s]
+            if best_k != y:
+                errors += 1
+                for f in range(n_features):
+                    weights[y, f] += lr * x[s, f]
+                    weights[best_k, f] -= lr * x[s, f]
+                    w_sum[y, f] += count * lr * x[s, f]
+                    w_sum[best_k, f] -= count * lr * x[s, f]
+                bias[y] += lr
+                bias[best_k] -= lr
+                b_sum[y] += count * lr
+                b_sum[best_k] -= count * lr
+            count += 1.0
+        errors_out[e, 0] = errors
+        if errors == 0:
+            break
+    for k in range(n_classes):
+        counts_out[k] = count
+
+
+# ----------------------------------------------------------------------------------------------
+# Leaky / non-leaky integrate-and-fire
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(**NJIT_PARALLEL_OPTIONS)
+def lif_run(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain, leaky, subtract,
+            ref_steps, spikes_out, v_trace, record_v):
+    """``T`` steps of ``N`` independent (L)IF neurons driven by ``currents`` (T, N).
+
+    v (N,) float and refrac (N,) int32 hold the state and are updated in place; spikes_out
+    (T, N) uint8; v_trace (T, N) receives v after each step when ``record_v``. Neurons are
+    processed in cache-sized blocks, one block per parallel work item, time inside the block.
+    """
+    n_steps, n = currents.shape
+    block = CPU_NEURON_BLOCK
+    n_blocks = (n + block - 1) // block
+    for blk in prange(n_blocks):
+        lo = blk * block
+        hi = min(lo + block, n)
+        for t in range(n_steps):
+            for i in range(lo, hi):
+                vi, ri, spiked = lif_neuron_step(v[i], refrac[i], currents[t, i], v_th, v_reset,
+                                                 v_rest, r_m, decay, gain, leaky, subtract,
+                                                 ref_steps)
+                v[i] = vi
+                refrac[i] = ri
+                spikes_out[t, i] = 1 if spiked else 0
+                if record_v:
+                    v_trace[t, i] = vi

@@ -1,0 +1,241 @@
+"""Numba CUDA kernels and their host drivers.
+
+Each public function here has the signature of its twin in :mod:`neurosim.kernels.cpu`: it
+takes host (NumPy) arrays, runs on the GPU and writes the results back into the given host
+arrays. Per-element arithmetic comes from :mod:`neurosim.kernels.scalar`, compiled as CUDA
+device functions, so both backends execute the same operations in the same order.
+
+Under ``NUMBA_ENABLE_CUDASIM=1`` these kernels run on the CPU in Numba's simulator (CI does
+this with small sizes and small blocks, so that several blocks run).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import cuda
+
+from neurosim import config
+from neurosim.kernels import scalar
+
+NAME = "cuda"
+
+_lif_neuron_step = cuda.jit(device=True)(scalar.lif_neuron_step)
+_ovr_unit_train = cuda.jit(device=True)(scalar.ovr_unit_train)
+
+
+def _launch_config(n_threads: int) -> tuple[int, int]:
+    tpb = max(1, int(config.CUDA_THREADS_PER_BLOCK))
+    return max(1, (n_threads + tpb - 1) // tpb), tpb
+
+
+# ----------------------------------------------------------------------------------------------
+# McCulloch-Pitts
+# ----------------------------------------------------------------------------------------------
+
+
+@cuda.jit
+def _mp_step_kernel(inputs_t, prev_state, exc_weights, inh_mask, threshold, next_state):
+    idx = cuda.grid(1)
+    n_batch, n_units = next_state.shape
+    if idx >= n_batch * n_units:
+        return
+    b = idx // n_units
+    j = idx % n_units
+    n_in = inputs_t.shape[1]
+    acc = 0.0
+    inhibited = 0
+    for i in range(n_in + n_units):
+        active = inputs_t[b, i] if i < n_in else prev_state[b, i - n_in]
+        if active:
+            acc += exc_weights[i, j]
+            inhibited |= inh_mask[i, j]
+    next_state[b, j] = 1 if (inhibited == 0 and acc >= threshold[j]) else 0
+
+
+def mp_run(inputs, state, exc_weights, inh_mask, threshold, states_out):
+    """See :func:`neurosim.kernels.cpu.mp_run`; one launch per step (a grid-wide barrier)."""
+    n_steps, n_batch, _ = inputs.shape
+    n_units = state.shape[1]
+    d_inputs = cuda.to_device(inputs)
+    d_state = cuda.to_device(state)
+    d_exc = cuda.to_device(exc_weights)
+    d_inh = cuda.to_device(inh_mask)
+    d_thr = cuda.to_device(threshold)
+    d_out = cuda.device_array(states_out.shape, dtype=states_out.dtype)
+    blocks, tpb = _launch_config(n_batch * n_units)
+    for t in range(n_steps):
+        prev = d_state if t == 0 else d_out[t - 1]
+        _mp_step_kernel[blocks, tpb](d_inputs[t], prev, d_exc, d_inh, d_thr, d_out[t])
+    d_out.copy_to_host(states_out)
+    if n_steps:
+        state[...] = states_out[n_steps - 1]
+
+
+# ----------------------------------------------------------------------------------------------
+# Perceptron
+# ----------------------------------------------------------------------------------------------
+
+
+@cuda.jit
+def _scores_kernel(x, weights, bias, scores_out):
+    idx = cuda.grid(1)
+    n_samples, n_features = x.shape
+    n_classes = weights.shape[0]
+    if idx >= n_samples * n_classes:
+        return
+    s = idx // n_classes
+    k = idx % n_classes
+    acc = bias[k]
+    for f in range(n_features):
+        acc += x[s, f] * weights[k, f]
+    scores_out[s, k] = acc
+
+
+def perceptron_scores(x, weights, bias, scores_out):
+    d_scores = cuda.device_array(scores_out.shape, dtype=scores_out.dtype)
+    blocks, tpb = _launch_config(scores_out.size)
+    _scores_kernel[blocks, tpb](cuda.to_device(x), cuda.to_device(weights), cuda.to_device(bias),
+                                d_scores)
+    d_scores.copy_to_host(scores_out)
+
+
+@cuda.jit
+def _ovr_kernel(x, targets, weights, bias, w_sum, b_sum, order, lr, errors_out, counts_out):
+    k = cuda.grid(1)
+    if k >= weights.shape[0]:
+        return
+    counts_out[k] = _ovr_unit_train(k, x, targets, weights, bias, w_sum, b_sum, order, lr,
+                                    errors_out)
+
+
+def _to_device_all(*arrays):
+    return [cuda.to_device(a) for a in arrays]
+
+
+def _copy_back(pairs):
+    for device_array, host_array in pairs:
+        device_array.copy_to_host(host_array)
+
+
+def perceptron_train_ovr(x, targets, weights, bias, w_sum, b_sum, order, lr, errors_out,
+                         counts_out):
+    """One thread per output unit, as the units of one-vs-rest learning are independent."""
+    arrays = _to_device_all(x, targets, weights, bias, w_sum, b_sum, order, errors_out,
+                            counts_out)
+    d_x, d_t, d_w, d_b, d_ws, d_bs, d_order, d_err, d_counts = arrays
+    blocks, tpb = _launch_config(weights.shape[0])
+    _ovr_kernel[blocks, tpb](d_x, d_t, d_w, d_b, d_ws, d_bs, d_order, lr, d_err, d_counts)
+    _copy_back([(d_w, weights), (d_b, bias), (d_ws, w_sum), (d_bs, b_sum), (d_err, errors_out),
+                (d_counts, counts_out)])
+
+
+@cuda.jit
+def _multiclass_kernel(x, labels, weights, bias, w_sum, b_sum, order, lr, errors_out, counts_out,
+                       scores):
+    # One block: threads share the class scores of a sample, then the weight update.
+    tid = cuda.threadIdx.x
+    n_threads = cuda.blockDim.x
+    flags = cuda.shared.array(2, dtype=np.int64)  # [predicted class, stop]
+    n_epochs = order.shape[0]
+    n_samples = order.shape[1]
+    n_classes = weights.shape[0]
+    n_features = weights.shape[1]
+    count = 1.0
+    for e in range(n_epochs):
+        errors = 0
+        for pos in range(n_samples):
+            s = order[e, pos]
+            for k in range(tid, n_classes, n_threads):
+                acc = bias[k]
+                for f in range(n_features):
+                    acc += x[s, f] * weights[k, f]
+                scores[k] = acc
+            cuda.syncthreads()
+            if tid == 0:
+                best_k = 0
+                best = -math.inf
+                for k in range(n_classes):
+                    if scores[k] > best:
+                        best = scores[k]
+                        best_k = k
+                flags[0] = best_k
+            cuda.syncthreads()
+            best_k = flags[0]
+            y = labels[s]
+            if best_k != y:
+                errors += 1
+                for f in range(tid, n_features, n_threads):
+                    weights[y, f] += lr * x[s, f]
+                    weights[best_k, f] -= lr * x[s, f]
+                    w_sum[y, f] += count * lr * x[s, f]
+                    w_sum[best_k, f] -= count * lr * x[s, f]
+                if tid == 0:
+                    bias[y] += lr
+                    bias[best_k] -= lr
+                    b_sum[y] += count * lr
+                    b_sum[best_k] -= count * lr
+            count += 1.0
+            cuda.syncthreads()
+        if tid == 0:
+            errors_out[e, 0] = errors
+            flags[1] = 1 if errors == 0 else 0
+        cuda.syncthreads()
+        if flags[1] == 1:
+            break
+    for k in range(tid, n_classes, n_threads):
+        counts_out[k] = count
+
+
+def perceptron_train_multiclass(x, labels, weights, bias, w_sum, b_sum, order, lr, errors_out,
+                                counts_out):
+    """The multi-class rule is sequential over samples: one block, threads over classes and
+    features within a sample."""
+    arrays = _to_device_all(x, labels, weights, bias, w_sum, b_sum, order, errors_out,
+                            counts_out)
+    d_x, d_y, d_w, d_b, d_ws, d_bs, d_order, d_err, d_counts = arrays
+    d_scores = cuda.device_array(weights.shape[0], dtype=weights.dtype)
+    tpb = max(1, min(int(config.CUDA_THREADS_PER_BLOCK), 1024))
+    _multiclass_kernel[1, tpb](d_x, d_y, d_w, d_b, d_ws, d_bs, d_order, lr, d_err, d_counts,
+                               d_scores)
+    _copy_back([(d_w, weights), (d_b, bias), (d_ws, w_sum), (d_bs, b_sum), (d_err, errors_out),
+                (d_counts, counts_out)])
+
+
+# ----------------------------------------------------------------------------------------------
+# Leaky / non-leaky integrate-and-fire
+# ----------------------------------------------------------------------------------------------
+
+
+@cuda.jit
+def _lif_run_kernel(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain, leaky,
+                    subtract, ref_steps, spikes_out, v_trace, record_v):
+    i = cuda.grid(1)
+    if i >= v.shape[0]:
+        return
+    vi = v[i]
+    ri = refrac[i]
+    for t in range(currents.shape[0]):
+        vi, ri, spiked = _lif_neuron_step(vi, ri, currents[t, i], v_th, v_reset, v_rest, r_m,
+                                          decay, gain, leaky, subtract, ref_steps)
+        spikes_out[t, i] = 1 if spiked else 0
+        if record_v:
+            v_trace[t, i] = vi
+    v[i] = vi
+    refrac[i] = ri
+
+
+def lif_run(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain, leaky, subtract,
+            ref_steps, spikes_out, v_trace, record_v):
+    """See :func:`neurosim.kernels.cpu.lif_run`; one thread per neuron, time inside the thread."""
+    d_v, d_refrac, d_currents = _to_device_all(v, refrac, currents)
+    d_spikes = cuda.device_array(spikes_out.shape, dtype=spikes_out.dtype)
+    trace_shape = v_trace.shape if record_v else (1, 1)
+    d_trace = cuda.device_array(trace_shape, dtype=v.dtype)
+    blocks, tpb = _launch_config(v.shape[0])
+    _lif_run_kernel[blocks, tpb](d_v, d_refrac, d_currents, v_th, v_reset, v_rest, r_m, decay,
+                                 gain, leaky, subtract, ref_steps, d_spikes, d_trace, record_v)
+    _copy_back([(d_v, v), (d_refrac, refrac), (d_spikes, spikes_out)])
+    if record_v:
+        d_trace.copy_to_host(v_trace)

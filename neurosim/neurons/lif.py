@@ -1,0 +1,273 @@
+r"""Leaky integrate-and-fire (LIF) and integrate-and-fire (IF) neurons.
+
+.. math::
+
+    \tau_m \frac{dv}{dt} = -(v - v_\mathrm{rest}) + R_m I(t) \quad\text{(LIF)}, \qquad
+    \tau_m \frac{dv}{dt} = R_m I(t) \quad\text{(IF, no leak)}
+
+integrated exactly over a step of length :math:`\Delta t` with :math:`I` constant in the step:
+
+.. math::
+
+    v_{t+1} = v_\infty + (v_t - v_\infty)\, e^{-\Delta t / \tau_m}, \quad
+    v_\infty = v_\mathrm{rest} + R_m I_t \qquad\text{(LIF)}
+
+    v_{t+1} = v_t + \frac{R_m \Delta t}{\tau_m} I_t \qquad\text{(IF)}
+
+A spike is emitted when :math:`v_{t+1} > v_\mathrm{th}`; then :math:`v` is set to
+:math:`v_\mathrm{reset}` (``reset="value"``) or reduced by :math:`v_\mathrm{th} - v_\mathrm{reset}`
+(``reset="subtract"``), and the neuron neither integrates nor fires for the absolute refractory
+period. Refractoriness follows Brian2: after a spike in the step at time :math:`t_s`, the
+neuron integrates again in the step at :math:`t_s + t_\mathrm{ref}`, so
+``round(t_ref / dt) - 1`` steps are skipped.
+
+Voltages, :math:`R_m` and :math:`I` may be in any consistent units (e.g. mV, MOhm, nA, or the
+unitless ``v_th = 1`` of ANN-to-SNN conversion); times are in seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from neurosim.backends import get_backend
+from neurosim.validation import check_array, check_choice, check_dtype_arg, check_scalar
+
+RESETS = ("value", "subtract")
+
+
+@dataclass(frozen=True)
+class LIFParams:
+    """Parameters of a (leaky) integrate-and-fire neuron population (all neurons share them).
+
+    Attributes
+    ----------
+    tau_m_s : float
+        Membrane time constant in seconds (> 0). For IF neurons it scales the input gain.
+    v_rest, v_reset, v_th : float
+        Resting, reset and threshold potentials; ``v_th > v_reset``.
+    r_m : float
+        Membrane resistance (input gain), > 0.
+    t_ref_s : float
+        Absolute refractory period in seconds (>= 0).
+    reset : {"value", "subtract"}
+        Reset to ``v_reset`` or subtract ``v_th - v_reset``.
+    leaky : bool
+        ``False`` gives the non-leaky IF neuron.
+    """
+
+    tau_m_s: float = 0.020
+    v_rest: float = 0.0
+    v_reset: float = 0.0
+    v_th: float = 1.0
+    r_m: float = 1.0
+    t_ref_s: float = 0.0
+    reset: str = "value"
+    leaky: bool = True
+
+    def __post_init__(self) -> None:
+        check_scalar("tau_m_s", self.tau_m_s, positive=True)
+        for name in ("v_rest", "v_reset", "v_th"):
+            check_scalar(name, getattr(self, name))
+        check_scalar("r_m", self.r_m, positive=True)
+        check_scalar("t_ref_s", self.t_ref_s, nonnegative=True)
+        check_choice("reset", self.reset, RESETS)
+        if not isinstance(self.leaky, (bool, np.bool_)):
+            raise TypeError(f"leaky must be a bool, got {self.leaky!r}")
+        if self.v_th <= self.v_reset:
+            raise ValueError(
+                f"v_th must be above v_reset, got v_th={self.v_th!r} <= v_reset={self.v_reset!r}"
+            )
+
+    def refractory_steps(self, dt_s: float) -> int:
+        """Steps skipped after a spike step (Brian2's convention, see the module docstring)."""
+        return max(int(round(self.t_ref_s / dt_s)) - 1, 0)
+
+    def kernel_args(self, dt_s: float, dtype: np.dtype) -> tuple:
+        """The scalar arguments of the ``lif_run`` kernels, cast to the state's dtype."""
+        cast = np.dtype(dtype).type
+        decay = math.exp(-dt_s / self.tau_m_s) if self.leaky else 1.0
+        gain = self.r_m * dt_s / self.tau_m_s
+        return (cast(self.v_th), cast(self.v_reset), cast(self.v_rest), cast(self.r_m),
+                cast(decay), cast(gain), bool(self.leaky), self.reset == "subtract",
+                np.int64(self.refractory_steps(dt_s)))
+
+
+def IFParams(**kwargs: Any) -> LIFParams:  # noqa: N802 - reads as the record it returns
+    """Non-leaky integrate-and-fire parameters (``leaky=False``), reset by subtraction unless
+    ``reset="value"`` is given: the neuron of rate-based ANN-to-SNN conversion."""
+    kwargs.setdefault("reset", "subtract")
+    return LIFParams(leaky=False, **kwargs)
+
+
+class LIFState(NamedTuple):
+    """Membrane potentials and refractory counters (steps left) of a population of any shape."""
+
+    v: np.ndarray
+    refractory: np.ndarray
+
+    @classmethod
+    def initial(cls, shape: int | tuple[int, ...], params: LIFParams,
+                dtype: Any = np.float64, v0: Any = None) -> LIFState:
+        """Resting state (or ``v0``, a scalar or an array of ``shape``), nobody refractory."""
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        if any(int(s) < 0 for s in shape) or math.prod(shape) == 0:
+            raise ValueError(f"shape must describe a non-empty population, got {shape}")
+        dtype = check_dtype_arg(dtype)
+        v = np.full(shape, params.v_rest, dtype=dtype)
+        if v0 is not None:
+            v[...] = check_array("v0", v0, ndim=(0, len(shape)), allow_empty=False)
+        return cls(v, np.zeros(shape, np.int32))
+
+
+class LIFRun(NamedTuple):
+    """What :func:`lif_run` returns: spikes (T, *shape) bool, the membrane trace (T, *shape)
+    after each step when recorded (else ``None``), and the final state."""
+
+    spikes: np.ndarray
+    v: np.ndarray | None
+    state: LIFState
+
+
+def _check_state(state: Any, shape: tuple[int, ...]) -> LIFState:
+    if not isinstance(state, LIFState):
+        raise TypeError(f"state must be a LIFState, got {type(state).__name__}")
+    v = check_array("state.v", state.v, kind="f")
+    if v.dtype.type not in (np.float32, np.float64):
+        raise TypeError(f"state.v must be float32 or float64, got {v.dtype}")
+    if v.shape != shape:
+        raise ValueError(f"state.v must have shape {shape} (the currents' shape per step), "
+                         f"got {v.shape}")
+    refractory = check_array("state.refractory", state.refractory, kind="iu", dtype=np.int32)
+    if refractory.shape != shape or (refractory < 0).any():
+        raise ValueError(f"state.refractory must be non-negative with shape {shape}")
+    return LIFState(v.copy(), refractory.copy())
+
+
+def lif_run(
+    currents: Any,
+    params: LIFParams,
+    dt_s: float,
+    state: LIFState | None = None,
+    *,
+    dtype: Any = None,
+    record_v: bool = False,
+    backend: str = "cpu",
+) -> LIFRun:
+    """Simulate ``T`` steps of a population of independent (L)IF neurons.
+
+    Parameters
+    ----------
+    currents : array (T, *shape)
+        Input current of every neuron in every step (constant within a step).
+    params : LIFParams
+    dt_s : float
+        Time step in seconds, > 0.
+    state : LIFState, optional
+        The state before the first step (not modified); resting state when omitted.
+    dtype : float32 or float64, optional
+        Arithmetic precision; defaults to the state's dtype, else float64.
+    record_v : bool
+        Also return the membrane potential after every step.
+    backend : {"cpu", "cuda", "auto"}
+
+    Returns
+    -------
+    LIFRun
+        ``spikes`` (T, *shape) bool, ``v`` (T, *shape) or None, final ``state``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad shapes, dtypes, non-finite values, ``dt_s <= 0``, or an empty population.
+    """
+    if not isinstance(params, LIFParams):
+        raise TypeError(f"params must be LIFParams, got {type(params).__name__}")
+    dt_s = check_scalar("dt_s", dt_s, positive=True)
+    currents = check_array("currents", currents, kind="f")
+    if currents.ndim < 2:
+        raise ValueError(f"currents must have shape (T, *population_shape), got {currents.shape}")
+    shape = currents.shape[1:]
+    if dtype is None:
+        dtype = state.v.dtype if isinstance(state, LIFState) else np.float64
+    dtype = check_dtype_arg(dtype)
+    state = LIFState.initial(shape, params, dtype) if state is None else _check_state(state, shape)
+    if state.v.dtype != dtype:
+        raise TypeError(f"state.v has dtype {state.v.dtype} but dtype={dtype} was asked for")
+    kernels = get_backend(backend)
+
+    n_steps, n = currents.shape[0], math.prod(shape)
+    flat_currents = np.ascontiguousarray(currents.reshape(n_steps, n), dtype=dtype)
+    v = state.v.reshape(n)
+    refractory = state.refractory.reshape(n)
+    spikes = np.empty((n_steps, n), np.uint8)
+    v_trace = np.empty((n_steps, n) if record_v else (0, n), dtype)
+    kernels.lif_run(v, refractory, flat_currents, *params.kernel_args(dt_s, dtype), spikes,
+                    v_trace, bool(record_v))
+    out_shape = (n_steps, *shape)
+    return LIFRun(
+        spikes.view(np.bool_).reshape(out_shape),
+        v_trace.reshape(out_shape) if record_v else None,
+        LIFState(v.reshape(shape), refractory.reshape(shape)),
+    )
+
+
+def lif_step(current: Any, state: LIFState, params: LIFParams, dt_s: float, *,
+             backend: str = "cpu") -> tuple[np.ndarray, LIFState]:
+    """One step: ``(spikes, new_state)`` for ``current`` of the population's shape (pure)."""
+    current = check_array("current", current, kind="f")
+    run = lif_run(current[None], params, dt_s, state, backend=backend)
+    return run.spikes[0], run.state
+
+
+class LIFPopulation:
+    """A stateful population (or batched layer, shape ``(batch, n)``) of (L)IF neurons.
+
+    Holds the state and calls :func:`lif_run`; all behaviour lives in that function.
+    """
+
+    def __init__(self, shape: int | tuple[int, ...], params: LIFParams | None = None, *,
+                 dt_s: float = 1e-4, dtype: Any = np.float64, backend: str = "cpu") -> None:
+        self.params = params if params is not None else LIFParams()
+        self.dt_s = check_scalar("dt_s", dt_s, positive=True)
+        self.backend = backend
+        get_backend(backend)  # fail now, not at the first step
+        self.state = LIFState.initial(shape, self.params, dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.state.v.shape
+
+    def reset_state(self) -> None:
+        self.state = LIFState.initial(self.shape, self.params, self.state.v.dtype)
+
+    def step(self, current: Any) -> np.ndarray:
+        spikes, self.state = lif_step(current, self.state, self.params, self.dt_s,
+                                      backend=self.backend)
+        return spikes
+
+    def run(self, currents: Any, *, record_v: bool = False) -> LIFRun:
+        result = lif_run(currents, self.params, self.dt_s, self.state, record_v=record_v,
+                         backend=self.backend)
+        self.state = result.state
+        return result
+
+
+def lif_isi_theory(params: LIFParams, current: float) -> float:
+    """Analytic inter-spike interval (s) for constant input, or ``inf`` when it never fires.
+
+    ``t_ref + tau_m * ln((v_inf - v_reset) / (v_inf - v_th))`` with ``v_inf = v_rest + R I``
+    (LIF, reset to value), or ``t_ref + tau_m (v_th - v_reset) / (R I)`` (IF).
+    """
+    if params.leaky:
+        v_inf = params.v_rest + params.r_m * current
+        if v_inf <= params.v_th:
+            return math.inf
+        return params.t_ref_s + params.tau_m_s * math.log(
+            (v_inf - params.v_reset) / (v_inf - params.v_th))
+    if current <= 0:
+        return math.inf
+    return params.t_ref_s + params.tau_m_s * (params.v_th - params.v_reset) / (params.r_m * current)

@@ -1,0 +1,115 @@
+"""Figures: each function returns the matplotlib ``Figure`` and draws on ``ax`` when given one.
+
+Headless by default (the Agg backend is selected when no display backend was chosen).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib
+
+if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def _axes(ax: Axes | None, figsize=(6.4, 3.6)) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax
+
+
+def raster(spikes: np.ndarray, dt_s: float, *, ax: Axes | None = None, max_neurons: int = 500,
+           title: str | None = None, **scatter_kw: Any) -> Figure:
+    """Spike raster from a (T, N) boolean array: one dot per spike (first ``max_neurons``)."""
+    fig, ax = _axes(ax)
+    steps, neurons = np.nonzero(np.asarray(spikes)[:, :max_neurons])
+    ax.scatter(steps * dt_s * 1e3, neurons, s=scatter_kw.pop("s", 1.5),
+               c=scatter_kw.pop("c", "k"), marker="|" if len(steps) < 5000 else ".",
+               linewidths=0.6, **scatter_kw)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("neuron index")
+    ax.set_xlim(0, len(spikes) * dt_s * 1e3)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def membrane_traces(v: np.ndarray, dt_s: float, *, v_th: float | None = None,
+                    v_reset: float | None = None, spikes: np.ndarray | None = None,
+                    labels: list[str] | None = None, unit: str = "", ax: Axes | None = None,
+                    title: str | None = None) -> Figure:
+    """Membrane potential over time (T,) or (T, k), with threshold/reset lines and spike marks."""
+    fig, ax = _axes(ax)
+    v = np.asarray(v).reshape(len(v), -1)
+    t_ms = np.arange(1, len(v) + 1) * dt_s * 1e3
+    for k in range(v.shape[1]):
+        ax.plot(t_ms, v[:, k], lw=1.0, label=labels[k] if labels else None)
+        if spikes is not None:
+            spk = np.flatnonzero(np.asarray(spikes).reshape(len(v), -1)[:, k])
+            if v_th is not None and spk.size:
+                ax.vlines(t_ms[spk], v_th, v_th + 0.15 * (v_th - (v_reset or 0) or 1),
+                          color=ax.lines[-1].get_color(), lw=1.0)
+    if v_th is not None:
+        ax.axhline(v_th, color="crimson", ls="--", lw=0.8, label="threshold")
+    if v_reset is not None:
+        ax.axhline(v_reset, color="grey", ls=":", lw=0.8, label="reset")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel(f"membrane potential{f' ({unit})' if unit else ''}")
+    ax.legend(loc="lower right", fontsize="small")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def population_rate(spikes: np.ndarray, dt_s: float, *, window_s: float = 0.005,
+                    ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Population firing rate (Hz per neuron), smoothed with a box window."""
+    fig, ax = _axes(ax)
+    spikes = np.asarray(spikes)
+    per_step = spikes.reshape(len(spikes), -1).mean(axis=1) / dt_s
+    width = max(1, int(round(window_s / dt_s)))
+    smooth = np.convolve(per_step, np.ones(width) / width, mode="same")
+    ax.plot(np.arange(len(smooth)) * dt_s * 1e3, smooth, lw=1.0)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("rate (Hz per neuron)")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def isi_histogram(spikes: np.ndarray, dt_s: float, *, bins: int = 50, ax: Axes | None = None,
+                  title: str | None = None) -> Figure:
+    """Histogram of inter-spike intervals (ms) pooled over neurons."""
+    fig, ax = _axes(ax)
+    spikes = np.asarray(spikes).reshape(len(spikes), -1)
+    isis = [np.diff(np.flatnonzero(spikes[:, i])) for i in range(spikes.shape[1])]
+    isis = np.concatenate(isis) * dt_s * 1e3 if isis else np.array([])
+    ax.hist(isis, bins=bins, color="steelblue")
+    ax.set_xlabel("inter-spike interval (ms)")
+    ax.set_ylabel("count")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def scaling(sizes: np.ndarray, series: dict[str, np.ndarray], *, ylabel: str,
+            xlabel: str = "neurons", ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Benchmark scaling on log-log axes: one line per named series."""
+    fig, ax = _axes(ax)
+    for name, values in series.items():
+        values = np.asarray(values, float)
+        ok = np.isfinite(values)
+        ax.loglog(np.asarray(sizes)[ok], values[ok], marker="o", label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return fig

@@ -1,0 +1,112 @@
+"""Checks at the public boundary. Kernels trust their inputs (Numba does not check bounds), so
+every public function validates once here and raises ``TypeError``/``ValueError`` with a
+message that names the argument and what was expected."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def check_dtype_arg(dtype: Any) -> np.dtype:
+    """Return ``dtype`` as a NumPy dtype if it is float32 or float64."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from exc
+    if dt.type not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def check_scalar(
+    name: str,
+    value: Any,
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+    integer: bool = False,
+) -> float:
+    """A finite real number (optionally > 0, >= 0 or integral); returns it as float or int."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value_f = float(value)
+    if not math.isfinite(value_f):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if positive and value_f <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    if nonnegative and value_f < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    if integer:
+        if value_f != int(value_f):
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        return int(value_f)
+    return value_f
+
+
+def check_array(
+    name: str,
+    value: Any,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    kind: str = "f",
+    dtype: Any = None,
+    finite: bool = True,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """Validate an array-like and return it as a C-contiguous ndarray.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, used in error messages.
+    value : array-like
+        What the caller passed.
+    ndim : int or sequence of int, optional
+        Allowed numbers of dimensions.
+    kind : str
+        Allowed dtype kinds: ``"f"`` float, ``"i"``/``"u"`` integer, ``"b"`` bool. Integers and
+        booleans are accepted where floats are expected and converted.
+    dtype : dtype, optional
+        The dtype of the returned array (after the kind check).
+    finite : bool
+        Reject NaN and infinity.
+    allow_empty : bool
+        Accept arrays with zero elements.
+    """
+    if isinstance(value, (str, bytes, dict)) or value is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers: {exc}") from exc
+    accepted = set(kind)
+    if "f" in accepted:
+        accepted |= {"i", "u", "b"}
+    if arr.dtype.kind not in accepted:
+        raise TypeError(f"{name} must have a numeric dtype of kind {kind!r}, got {arr.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            raise ValueError(
+                f"{name} must have {' or '.join(map(str, allowed))} dimension(s), "
+                f"got shape {arr.shape}"
+            )
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite (no NaN or infinity)")
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    return np.ascontiguousarray(arr)
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
