@@ -13,6 +13,27 @@ import numpy as np
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
+_COMPILED_CHECK_MIN_SIZE = 1 << 16
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """``np.isfinite(arr).all()`` without the temporary boolean array for large inputs."""
+    if arr.size < _COMPILED_CHECK_MIN_SIZE or not arr.flags.c_contiguous:
+        return bool(np.isfinite(arr).all())
+    from neurosim.kernels.cpu import count_nonfinite
+
+    flat = arr.reshape(-1)
+    if arr.dtype == np.float64:
+        mask = np.uint64(0x7FF0000000000000)
+        return count_nonfinite(flat.view(np.uint64), mask, mask) == 0
+    if arr.dtype == np.float32:
+        even = flat[: flat.size // 2 * 2]
+        mask_lo, mask_hi = np.uint64(0x7F800000), np.uint64(0x7F800000 << 32)
+        return (count_nonfinite(even.view(np.uint64), mask_lo, mask_hi) == 0
+                and bool(np.isfinite(flat[even.size:]).all()))
+    return bool(np.isfinite(arr).all())
+
+
 def check_dtype_arg(dtype: Any) -> np.dtype:
     """Return ``dtype`` as a NumPy dtype if it is float32 or float64."""
     try:
@@ -99,7 +120,7 @@ def check_array(
             )
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if finite and arr.dtype.kind == "f" and not _all_finite(arr):
         raise ValueError(f"{name} must be finite (no NaN or infinity)")
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)

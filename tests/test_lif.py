@@ -142,3 +142,23 @@ def test_given_state_is_not_modified():
 def test_bad_input_raises_clear_errors(make, err, match):
     with pytest.raises(err, match=match):
         make()
+
+
+def test_constant_input_mode_equals_explicit_currents():
+    params = ns.LIFParams(tau_m_s=0.01, t_ref_s=0.001)
+    levels = np.linspace(0.5, 4.0, 300).reshape(3, 100)
+    explicit = ns.lif_run(np.broadcast_to(levels, (700, 3, 100)), params, DT, record_v=True)
+    constant = ns.lif_run(levels, params, DT, steps=700, record_v=True)
+    assert constant.spikes.shape == (700, 3, 100)
+    assert np.array_equal(constant.spikes, explicit.spikes) and constant.spikes.any()
+    np.testing.assert_array_equal(constant.v, explicit.v)
+
+
+def test_nan_found_in_large_input_by_the_compiled_check():
+    currents = np.ones((10, 100_000), np.float32)
+    currents[7, 99_999] = np.nan
+    with pytest.raises(ValueError, match="currents must be finite"):
+        ns.lif_run(currents, ns.LIFParams(), DT)
+    currents[7, 99_999] = np.inf
+    with pytest.raises(ValueError, match="currents must be finite"):
+        ns.lif_run(currents, ns.LIFParams(), DT)

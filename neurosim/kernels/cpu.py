@@ -16,7 +16,7 @@ from neurosim.kernels import scalar
 
 NAME = "cpu"
 
-lif_neuron_step = njit(**NJIT_OPTIONS)(scalar.lif_neuron_step)
+lif_neuron_step = njit(inline="always", **NJIT_OPTIONS)(scalar.lif_neuron_step)
 ovr_unit_train = njit(**NJIT_OPTIONS)(scalar.ovr_unit_train)
 
 # ----------------------------------------------------------------------------------------------
@@ -138,25 +138,62 @@ def perceptron_train_multiclass(x, labels, weights, bias, w_sum, b_sum, order, l
 @njit(**NJIT_PARALLEL_OPTIONS)
 def lif_run(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain, leaky, subtract,
             ref_steps, spikes_out, v_trace, record_v):
-    """``T`` steps of ``N`` independent (L)IF neurons driven by ``currents`` (T, N).
+    """``T`` steps of ``N`` independent (L)IF neurons driven by ``currents`` (T, N), or by the
+    constant ``currents`` (1, N) for ``T = spikes_out.shape[0]`` steps.
 
     v (N,) float and refrac (N,) int32 hold the state and are updated in place; spikes_out
     (T, N) uint8; v_trace (T, N) receives v after each step when ``record_v``. Neurons are
     processed in cache-sized blocks, one block per parallel work item, time inside the block.
     """
-    n_steps, n = currents.shape
+    n_steps, n = spikes_out.shape
     block = CPU_NEURON_BLOCK
     n_blocks = (n + block - 1) // block
     for blk in prange(n_blocks):
         lo = blk * block
         hi = min(lo + block, n)
+        # 1-D views of the block: LLVM vectorises the neuron loop over these, not over 2-D
+        # indexing (measured: 5x faster).
+        v_blk = v[lo:hi]
+        refrac_blk = refrac[lo:hi]
         for t in range(n_steps):
-            for i in range(lo, hi):
-                vi, ri, spiked = lif_neuron_step(v[i], refrac[i], currents[t, i], v_th, v_reset,
-                                                 v_rest, r_m, decay, gain, leaky, subtract,
-                                                 ref_steps)
-                v[i] = vi
-                refrac[i] = ri
-                spikes_out[t, i] = 1 if spiked else 0
-                if record_v:
-                    v_trace[t, i] = vi
+            current_t = currents[t, lo:hi] if currents.shape[0] > 1 else currents[0, lo:hi]
+            spikes_t = spikes_out[t, lo:hi]
+            for i in range(hi - lo):
+                vi, ri, spiked = lif_neuron_step(v_blk[i], refrac_blk[i], current_t[i], v_th,
+                                                 v_reset, v_rest, r_m, decay, gain, leaky,
+                                                 subtract, ref_steps)
+                v_blk[i] = vi
+                refrac_blk[i] = ri
+                spikes_t[i] = 1 if spiked else 0
+            if record_v:
+                trace_t = v_trace[t, lo:hi]
+                for i in range(hi - lo):
+                    trace_t[i] = v_blk[i]
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation helpers (used by neurosim.validation on large arrays)
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(**NJIT_PARALLEL_OPTIONS)
+def count_nonfinite(words, mask_lo, mask_hi):
+    """Number of 64-bit words holding a non-finite float: the float array viewed as uint64 (one
+    float64, or two float32 per word), where a float is NaN or +-inf exactly when its exponent
+    bits are all ones. ``mask_lo``/``mask_hi`` select the exponent of each float in a word
+    (equal for float64). Integer tests on 64-bit lanes vectorise without fast-math; no
+    temporary array is made."""
+    n = words.shape[0]
+    chunk = 1 << 16
+    n_chunks = (n + chunk - 1) // chunk
+    bad = 0
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(lo + chunk, n)
+        count = 0
+        for i in range(lo, hi):
+            w = words[i]
+            hit = ((w & mask_lo) == mask_lo) or ((w & mask_hi) == mask_hi)
+            count += 1 if hit else 0
+        bad += count
+    return bad

@@ -18,20 +18,19 @@ def lif_neuron_step(v, refrac, current, v_th, v_reset, v_rest, r_m, decay, gain,
     integrates nor fires; its counter counts down. After a spike ``v`` is reset to ``v_reset``
     or reduced by ``v_th - v_reset`` (reset by subtraction) and ``refrac = ref_steps``.
     """
-    if refrac > 0:
-        return v, refrac - 1, False
+    # Branch-free (conditional expressions become selects), so the neuron loop vectorises.
+    active = refrac <= 0
     if leaky:
         v_inf = v_rest + r_m * current
-        v = v_inf + (v - v_inf) * decay
+        v_int = v_inf + (v - v_inf) * decay
     else:
-        v = v + gain * current
-    if v > v_th:
-        if subtract:
-            v = v - (v_th - v_reset)
-        else:
-            v = v_reset
-        return v, ref_steps, True
-    return v, refrac, False
+        v_int = v + gain * current
+    v_new = v_int if active else v
+    spiked = active and v_new > v_th
+    v_spiked = v_new - (v_th - v_reset) if subtract else v_reset
+    v_out = v_spiked if spiked else v_new
+    refrac_out = ref_steps if spiked else (refrac - 1 if refrac > 0 else refrac)
+    return v_out, refrac_out, spiked
 
 
 def ovr_unit_train(k, x, targets, weights, bias, w_sum, b_sum, order, lr, errors_out):

@@ -155,14 +155,16 @@ def lif_run(
     *,
     dtype: Any = None,
     record_v: bool = False,
+    steps: int | None = None,
     backend: str = "cpu",
 ) -> LIFRun:
     """Simulate ``T`` steps of a population of independent (L)IF neurons.
 
     Parameters
     ----------
-    currents : array (T, *shape)
-        Input current of every neuron in every step (constant within a step).
+    currents : array (T, *shape), or (*shape) with ``steps``
+        Input current of every neuron in every step (constant within a step). With ``steps``
+        given, ``currents`` is held constant for ``steps`` steps (no (T, N) array is built).
     params : LIFParams
     dt_s : float
         Time step in seconds, > 0.
@@ -172,6 +174,8 @@ def lif_run(
         Arithmetic precision; defaults to the state's dtype, else float64.
     record_v : bool
         Also return the membrane potential after every step.
+    steps : int, optional
+        Number of steps of a constant input.
     backend : {"cpu", "cuda", "auto"}
 
     Returns
@@ -188,8 +192,15 @@ def lif_run(
         raise TypeError(f"params must be LIFParams, got {type(params).__name__}")
     dt_s = check_scalar("dt_s", dt_s, positive=True)
     currents = check_array("currents", currents, kind="f")
-    if currents.ndim < 2:
+    if steps is not None:
+        n_steps = check_scalar("steps", steps, positive=True, integer=True)
+        if currents.ndim < 1:
+            raise ValueError("currents must have the population's shape when steps is given")
+        currents = currents[None]
+    elif currents.ndim < 2:
         raise ValueError(f"currents must have shape (T, *population_shape), got {currents.shape}")
+    else:
+        n_steps = currents.shape[0]
     shape = currents.shape[1:]
     if dtype is None:
         dtype = state.v.dtype if isinstance(state, LIFState) else np.float64
@@ -199,8 +210,8 @@ def lif_run(
         raise TypeError(f"state.v has dtype {state.v.dtype} but dtype={dtype} was asked for")
     kernels = get_backend(backend)
 
-    n_steps, n = currents.shape[0], math.prod(shape)
-    flat_currents = np.ascontiguousarray(currents.reshape(n_steps, n), dtype=dtype)
+    n = math.prod(shape)
+    flat_currents = np.ascontiguousarray(currents.reshape(len(currents), n), dtype=dtype)
     v = state.v.reshape(n)
     refractory = state.refractory.reshape(n)
     spikes = np.empty((n_steps, n), np.uint8)

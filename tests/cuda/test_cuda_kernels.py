@@ -69,3 +69,11 @@ def test_lif_cpu_equals_cuda(dtype, params):
     assert np.array_equal(cpu.spikes, gpu.spikes)
     np.testing.assert_allclose(gpu.v, cpu.v, rtol=1e-6, atol=1e-7)
     assert np.array_equal(cpu.state.refractory, gpu.state.refractory)
+
+
+def test_lif_constant_input_cpu_equals_cuda():
+    params = ns.LIFParams(tau_m_s=0.01, t_ref_s=0.002)
+    levels = np.linspace(0.5, 3.0, 40)
+    cpu = ns.lif_run(levels, params, 1e-3, steps=60, backend="cpu")
+    gpu = ns.lif_run(levels, params, 1e-3, steps=60, backend="cuda")
+    assert cpu.spikes.any() and np.array_equal(cpu.spikes, gpu.spikes)
