@@ -218,7 +218,8 @@ def _lif_run_kernel(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain
     ri = refrac[i]
     constant = currents.shape[0] == 1
     for t in range(spikes_out.shape[0]):
-        vi, ri, spiked = _lif_neuron_step(vi, ri, currents[0 if constant else t, i], v_th, v_reset, v_rest, r_m,
+        vi, ri, spiked = _lif_neuron_step(vi, ri, currents[0 if constant else t, i], v_th,
+                                          v_reset, v_rest, r_m,
                                           decay, gain, leaky, subtract, ref_steps)
         spikes_out[t, i] = 1 if spiked else 0
         if record_v:
