@@ -124,7 +124,7 @@ def check_array(
         raise ValueError(f"{name} must be finite (no NaN or infinity)")
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr) if arr.ndim else arr  # ascontiguousarray makes 0-d 1-d
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:

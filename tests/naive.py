@@ -102,3 +102,89 @@ def lif_run(currents, params, dt_s, v0=None):
         spikes[t] = fired
         trace[t] = v
     return spikes, trace
+
+
+def network_run(net, n_steps):
+    """Step-by-step NumPy simulation of a ``neurosim.network.Network`` (built from its objects,
+    not from the kernel arrays). Returns {id(population): (n_steps, n) bool spikes} and the
+    final {id(population): v}."""
+    from neurosim.network.populations import PoissonGroup, poisson_spikes
+
+    dt = net.dt_s
+    state = {}
+    for pop in net.populations:
+        state[id(pop)] = {"v": pop.v0.astype(float).copy(), "ge": np.zeros(pop.n),
+                          "gi": np.zeros(pop.n), "ref": np.zeros(pop.n, int)}
+    source_spikes = {}
+    for src in net.poisson + net.sources:
+        if isinstance(src, PoissonGroup):
+            source_spikes[id(src)] = poisson_spikes(src, dt, n_steps)
+        else:
+            raster = np.zeros((n_steps, src.n), bool)
+            steps = np.rint(src.times_s / dt).astype(int)
+            keep = steps < n_steps
+            raster[steps[keep], src.indices[keep]] = True
+            source_spikes[id(src)] = raster
+    timed = {id(c.target): c.values for c in net.currents}
+    # dense weight matrices per (projection, delay)
+    wiring = []
+    for proj in net.projections:
+        delays = np.broadcast_to(proj.delay_steps, proj.post_idx.shape)
+        for d in np.unique(delays):
+            sel = delays == d
+            w = np.zeros((proj.pre.n, proj.post.n))
+            np.add.at(w, (proj.pre_idx[sel], proj.post_idx[sel]), proj.weight[sel].astype(float))
+            wiring.append((proj, int(d), w))
+    pending = {}
+    out = {id(p): np.zeros((n_steps, p.n), bool) for p in net.populations}
+    for t in range(n_steps):
+        fired_now = {}
+        for pop in net.populations:
+            s, prm = state[id(pop)], pop.params
+            current = pop.i_bias.copy()
+            if id(pop) in timed:
+                vals = timed[id(pop)]
+                current = current + vals[min(t, len(vals) - 1)]
+            syn = np.zeros(pop.n)
+            for var, tau in (("ge", pop.tau_exc_s), ("gi", pop.tau_inh_s)):
+                if tau is None:
+                    continue
+                if not prm.leaky:
+                    k = tau / prm.tau_m_s * (1 - math.exp(-dt / tau))
+                elif abs(tau - prm.tau_m_s) < 1e-15:
+                    k = dt / prm.tau_m_s * math.exp(-dt / prm.tau_m_s)
+                else:
+                    k = tau / (tau - prm.tau_m_s) * (math.exp(-dt / tau)
+                                                     - math.exp(-dt / prm.tau_m_s))
+                syn = syn + s[var] * k
+                s[var] = s[var] * math.exp(-dt / tau)
+            if prm.leaky:
+                v_inf = prm.v_rest + prm.r_m * current
+                v_new = v_inf + (s["v"] - v_inf) * math.exp(-dt / prm.tau_m_s) + syn
+            else:
+                v_new = s["v"] + prm.r_m * dt / prm.tau_m_s * current + syn
+            active = s["ref"] <= 0
+            s["v"] = np.where(active, v_new, s["v"])
+            s["ref"] = np.where(active, s["ref"], s["ref"] - 1)
+            fired_now[id(pop)] = active & (s["v"] > prm.v_th)
+        for src in net.poisson + net.sources:
+            fired_now[id(src)] = source_spikes[id(src)][t]
+        for proj, d, w in wiring:
+            pre = fired_now[id(proj.pre)].astype(float)
+            if pre.any():
+                key = (t + d, id(proj.post), proj.target)
+                pending[key] = pending.get(key, 0.0) + pre @ w
+        for pop in net.populations:
+            s = state[id(pop)]
+            for target, var in (("exc", "ge"), ("inh", "gi"), ("v", "v")):
+                add = pending.pop((t, id(pop), target), None)
+                if add is not None:
+                    s[var] = s[var] + add
+            prm, fired = pop.params, fired_now[id(pop)]
+            if prm.reset == "subtract":
+                s["v"] = np.where(fired, s["v"] - (prm.v_th - prm.v_reset), s["v"])
+            else:
+                s["v"] = np.where(fired, prm.v_reset, s["v"])
+            s["ref"] = np.where(fired, max(int(round(prm.t_ref_s / dt)) - 1, 0), s["ref"])
+            out[id(pop)][t] = fired
+    return out, {k: s["v"] for k, s in state.items()}

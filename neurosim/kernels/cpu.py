@@ -197,3 +197,6 @@ def count_nonfinite(words, mask_lo, mask_hi):
             count += 1 if hit else 0
         bad += count
     return bad
+
+
+from neurosim.kernels.cpu_network import network_run  # noqa: E402,F401  (same backend surface)

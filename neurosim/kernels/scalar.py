@@ -89,3 +89,15 @@ def ovr_unit_train(k, x, targets, weights, bias, w_sum, b_sum, order, lr, errors
         if errors == 0:
             break
     return count
+
+
+def hash_uniform(seed, step, index):
+    """A uniform number in [0, 1) from ``(seed, step, index)``, all ``uint64``: the SplitMix64
+    finaliser over a mix of the three. Counter-based, so Poisson spikes do not depend on the
+    order neurons are visited in, the thread count, or the backend; NumPy reproduces it
+    (:func:`neurosim.network.populations.poisson_spikes`)."""
+    x = seed ^ (step * 0x9E3779B97F4A7C15) ^ (index * 0xC2B2AE3D27D4EB4F)
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EB
+    x = x ^ (x >> 31)
+    return (x >> 11) * (1.0 / 9007199254740992.0)

@@ -1,0 +1,1 @@
+"""Bridges to other simulators (optional imports: the core works without them)."""

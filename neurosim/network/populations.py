@@ -1,0 +1,179 @@
+r"""Populations of (L)IF neurons with current-based synapses, and spike and current inputs.
+
+A :class:`Population` extends the neuron of :mod:`neurosim.neurons.lif` with two exponentially
+decaying synaptic currents (the CUBA model, in units of voltage like Brian2's examples):
+
+.. math::
+
+    \tau_m \frac{dv}{dt} = -(v - v_\mathrm{rest}) + R_m I + g_e + g_i, \qquad
+    \tau_e \frac{dg_e}{dt} = -g_e, \qquad \tau_i \frac{dg_i}{dt} = -g_i
+
+integrated exactly over a step (all three are linear). A presynaptic spike adds its weight to
+:math:`g_e` (``target="exc"``), :math:`g_i` (``"inh"``) or directly to :math:`v` (``"v"``, the
+instantaneous jump). The currents keep decaying while a neuron is refractory; :math:`v` does not
+move then except by jumps, as in Brian2.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from neurosim.neurons.lif import LIFParams
+from neurosim.validation import check_array, check_scalar
+
+_MIX_STEP = np.uint64(0x9E3779B97F4A7C15)
+_MIX_INDEX = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _count(name: str, n: Any) -> int:
+    n = check_scalar(name, n, positive=True, integer=True)
+    return n
+
+
+@dataclass(eq=False)
+class Population:
+    """``n`` (L)IF neurons sharing ``params``, with optional exponential synaptic currents.
+
+    Parameters
+    ----------
+    n : int
+    params : LIFParams
+    tau_exc_s, tau_inh_s : float, optional
+        Time constants of the excitatory and inhibitory synaptic currents; ``None`` when the
+        population receives no such synapses.
+    v0 : float or array (n,), optional
+        Initial membrane potential (default ``params.v_rest``).
+    i_bias : float or array (n,)
+        Constant input current.
+    name : str
+    """
+
+    n: int
+    params: LIFParams = field(default_factory=LIFParams)
+    tau_exc_s: float | None = None
+    tau_inh_s: float | None = None
+    v0: Any = None
+    i_bias: Any = 0.0
+    name: str = "population"
+
+    def __post_init__(self) -> None:
+        self.n = _count("n", self.n)
+        if not isinstance(self.params, LIFParams):
+            raise TypeError(f"params must be LIFParams, got {type(self.params).__name__}")
+        for attr in ("tau_exc_s", "tau_inh_s"):
+            if getattr(self, attr) is not None:
+                check_scalar(attr, getattr(self, attr), positive=True)
+        self.v0 = self._per_neuron("v0", self.params.v_rest if self.v0 is None else self.v0)
+        self.i_bias = self._per_neuron("i_bias", self.i_bias)
+
+    def _per_neuron(self, name: str, value: Any) -> np.ndarray:
+        arr = check_array(name, value, ndim=(0, 1), dtype=np.float64)
+        if arr.ndim == 1 and arr.shape != (self.n,):
+            raise ValueError(f"{name} must be a scalar or have shape ({self.n},), got {arr.shape}")
+        return np.broadcast_to(arr, (self.n,)).copy()
+
+    def synapse_constants(self, dt_s: float) -> tuple[float, float, float, float]:
+        """``(k_exc, k_inh, decay_exc, decay_inh)``: the exact-integration coefficients of the
+        synaptic currents in the membrane update and their decay per step."""
+        out = []
+        for tau_s in (self.tau_exc_s, self.tau_inh_s):
+            if tau_s is None:
+                out.append((0.0, 0.0))
+                continue
+            decay_s = math.exp(-dt_s / tau_s)
+            tau_m = self.params.tau_m_s
+            if not self.params.leaky:
+                k = tau_s / tau_m * (1.0 - decay_s)
+            elif math.isclose(tau_s, tau_m):
+                k = dt_s / tau_m * math.exp(-dt_s / tau_m)
+            else:
+                k = tau_s / (tau_s - tau_m) * (decay_s - math.exp(-dt_s / tau_m))
+            out.append((k, decay_s))
+        (k_e, d_e), (k_i, d_i) = out
+        return k_e, k_i, d_e, d_i
+
+
+@dataclass(eq=False)
+class PoissonGroup:
+    """``n`` independent Poisson spike sources with rates in Hz (scalar or per source).
+
+    A source spikes in a step with probability ``rate * dt`` (so ``rate * dt <= 1``), drawn from
+    a counter-based generator seeded by ``seed``: the same spikes on every backend and thread
+    count, and reproducible in NumPy by :func:`poisson_spikes`.
+    """
+
+    n: int
+    rate_hz: Any
+    seed: int = 0
+    name: str = "poisson"
+
+    def __post_init__(self) -> None:
+        self.n = _count("n", self.n)
+        rates = check_array("rate_hz", self.rate_hz, ndim=(0, 1), dtype=np.float64)
+        if (rates < 0).any():
+            raise ValueError("rate_hz must be >= 0")
+        if rates.ndim == 1 and rates.shape != (self.n,):
+            raise ValueError(f"rate_hz must be a scalar or have shape ({self.n},)")
+        self.rate_hz = np.broadcast_to(rates, (self.n,)).copy()
+        self.seed = check_scalar("seed", self.seed, nonnegative=True, integer=True)
+
+
+def poisson_spikes(group: PoissonGroup, dt_s: float, n_steps: int,
+                   first_step: int = 0) -> np.ndarray:
+    """The (n_steps, n) boolean spike array the kernels draw for ``group`` (a NumPy twin of
+    :func:`neurosim.kernels.scalar.hash_uniform`)."""
+    steps = np.arange(first_step, first_step + n_steps, dtype=np.uint64)[:, None]
+    index = np.arange(group.n, dtype=np.uint64)[None, :]
+    with np.errstate(over="ignore"):
+        x = np.uint64(group.seed) ^ (steps * _MIX_STEP) ^ (index * _MIX_INDEX)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    uniform = (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    return uniform < group.rate_hz[None, :] * dt_s
+
+
+@dataclass(eq=False)
+class SpikeSource:
+    """Sources that spike at given times: ``indices[k]`` spikes at ``times_s[k]``."""
+
+    n: int
+    indices: Any
+    times_s: Any
+    name: str = "spikes"
+
+    def __post_init__(self) -> None:
+        self.n = _count("n", self.n)
+        self.indices = check_array("indices", self.indices, ndim=1, kind="iu", allow_empty=True,
+                                   dtype=np.int64)
+        self.times_s = check_array("times_s", self.times_s, ndim=1, allow_empty=True,
+                                   dtype=np.float64)
+        if self.indices.shape != self.times_s.shape:
+            raise ValueError("indices and times_s must have the same length")
+        if self.indices.size and (self.indices.min() < 0 or self.indices.max() >= self.n):
+            raise ValueError(f"indices must be in [0, {self.n}), got values from "
+                             f"{self.indices.min()} to {self.indices.max()}")
+        if (self.times_s < 0).any():
+            raise ValueError("times_s must be >= 0")
+
+
+@dataclass(eq=False)
+class CurrentInput:
+    """A time-varying input current added to a population: ``values`` (T, n) with one row per
+    step (row ``t`` drives step ``t``; the last row holds after the end), or (n,) constant."""
+
+    target: Population
+    values: Any
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.target, Population):
+            raise TypeError("target must be a Population")
+        vals = check_array("values", self.values, ndim=(1, 2), dtype=np.float64)
+        if vals.shape[-1] != self.target.n:
+            raise ValueError(f"values must have {self.target.n} columns (the target's size), "
+                             f"got shape {vals.shape}")
+        self.values = vals if vals.ndim == 2 else vals[None, :]

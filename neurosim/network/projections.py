@@ -1,0 +1,205 @@
+"""Projections: synapses from a source group to a :class:`Population`, stored as CSR.
+
+Every synapse costs 8 bytes (an int32 postsynaptic index and a float32 weight); rows are indexed
+by the presynaptic neuron. Integer delays (in time steps) are not stored per synapse: synapses
+are grouped by delay value, one CSR row-pointer array per group, so the 8 bytes hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neurosim.network.memory import check_fits
+from neurosim.network.populations import Population, PoissonGroup, SpikeSource
+from neurosim.validation import check_array, check_choice, check_scalar
+
+TARGETS = ("exc", "inh", "v")
+Source = Population | PoissonGroup | SpikeSource
+WeightSpec = float | np.ndarray | Callable[[np.random.Generator, int], np.ndarray]
+
+
+@dataclass(eq=False)
+class Projection:
+    """Synapses ``pre -> post``: sorted by presynaptic index (CSR), weights and delays.
+
+    Build with the ``connect_*`` functions. ``target`` is ``"exc"``/``"inh"`` (add to the
+    exponential synaptic current) or ``"v"`` (jump of the membrane potential).
+    """
+
+    pre: Source
+    post: Population
+    pre_idx: np.ndarray    # int32, sorted
+    post_idx: np.ndarray   # int32
+    weight: np.ndarray     # float32
+    delay_steps: np.ndarray  # int32 per synapse before grouping, or a single value
+    target: str = "exc"
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.post_idx.size)
+
+
+def _weights(weight: WeightSpec, n: int, rng: np.random.Generator) -> np.ndarray:
+    if callable(weight):
+        values = np.asarray(weight(rng, n), dtype=np.float64)
+    else:
+        values = check_array("weight", weight, ndim=(0, 1), dtype=np.float64)
+    if values.ndim == 1 and values.shape != (n,):
+        raise ValueError(f"weight must be a scalar or have one value per synapse ({n}), got "
+                         f"shape {values.shape}")
+    if not np.isfinite(values).all():
+        raise ValueError("weight must be finite (no NaN or infinity)")
+    return np.broadcast_to(values, (n,)).astype(np.float32)
+
+
+def _delays(delay_steps: Any, n: int) -> np.ndarray:
+    delays = check_array("delay_steps", delay_steps, ndim=(0, 1), kind="iu", dtype=np.int64)
+    if (delays < 0).any():
+        raise ValueError("delay_steps must be >= 0")
+    if delays.ndim == 1 and delays.shape != (n,):
+        raise ValueError(f"delay_steps must be a scalar or have one value per synapse ({n})")
+    return np.broadcast_to(delays, (n,)).astype(np.int32)
+
+
+def _check_endpoints(pre: Any, post: Any, target: str) -> str:
+    if not isinstance(pre, (Population, PoissonGroup, SpikeSource)):
+        raise TypeError(f"pre must be a Population, PoissonGroup or SpikeSource, got "
+                        f"{type(pre).__name__}")
+    if not isinstance(post, Population):
+        raise TypeError(f"post must be a Population, got {type(post).__name__}")
+    target = check_choice("target", target, TARGETS)
+    tau = {"exc": post.tau_exc_s, "inh": post.tau_inh_s}.get(target, 0.0)
+    if tau is None:
+        raise ValueError(f"target={target!r} needs a synaptic time constant on {post.name!r} "
+                         f"(tau_{target}_s), or use target='v' for a jump of v")
+    return target
+
+
+# Building takes more than the final 8 bytes per synapse: int64 pair positions, indices and
+# the sort's scratch, about 40 bytes per synapse at the peak.
+_BUILD_BYTES_PER_SYNAPSE = 40
+
+
+def _check_build(n_synapses: float, pre: Source, post: Population) -> None:
+    check_fits(n_synapses * _BUILD_BYTES_PER_SYNAPSE,
+               f"building about {n_synapses:,.0f} synapses {pre.name!r} -> {post.name!r}")
+
+
+def _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng) -> Projection:
+    order = np.lexsort((post_idx, pre_idx))
+    pre_idx, post_idx = pre_idx[order], post_idx[order]
+    weights = _weights(weight, len(order), rng)
+    delays = _delays(delay_steps, len(order))
+    if not callable(weight) and np.ndim(weight) == 1:
+        weights = weights[order]
+    if np.ndim(delay_steps) == 1:
+        delays = delays[order]
+    return Projection(pre, post, pre_idx.astype(np.int32), post_idx.astype(np.int32), weights,
+                      delays, target)
+
+
+def connect_explicit(pre: Source, post: Population, pre_idx: Any, post_idx: Any,
+                     weight: WeightSpec = 1.0, *, delay_steps: Any = 0,
+                     target: str = "exc") -> Projection:
+    """Synapses from explicit ``(pre_idx[k], post_idx[k])`` pairs with weights and delays."""
+    target = _check_endpoints(pre, post, target)
+    pre_idx = check_array("pre_idx", pre_idx, ndim=1, kind="iu", dtype=np.int64,
+                          allow_empty=True)
+    post_idx = check_array("post_idx", post_idx, ndim=1, kind="iu", dtype=np.int64,
+                           allow_empty=True)
+    if pre_idx.shape != post_idx.shape:
+        raise ValueError(f"pre_idx and post_idx must have the same length, got {pre_idx.size} "
+                         f"and {post_idx.size}")
+    for name, idx, size in (("pre_idx", pre_idx, pre.n), ("post_idx", post_idx, post.n)):
+        if idx.size and (idx.min() < 0 or idx.max() >= size):
+            raise ValueError(f"{name} must be in [0, {size}), got values from {idx.min()} to "
+                             f"{idx.max()}")
+    return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target,
+                   np.random.default_rng(0))
+
+
+def connect_dense(pre: Source, post: Population, weights: Any, *, delay_steps: Any = 0,
+                  target: str = "exc") -> Projection:
+    """All-to-all synapses with a weight matrix of shape (pre.n, post.n)."""
+    target = _check_endpoints(pre, post, target)
+    weights = check_array("weights", weights, ndim=2, dtype=np.float64)
+    if weights.shape != (pre.n, post.n):
+        raise ValueError(f"weights must have shape (pre.n, post.n) = {(pre.n, post.n)}, got "
+                         f"{weights.shape}")
+    _check_build(weights.size, pre, post)
+    pre_idx, post_idx = np.indices(weights.shape).reshape(2, -1)
+    return _finish(pre, post, pre_idx, post_idx, weights.reshape(-1), delay_steps, target,
+                   np.random.default_rng(0))
+
+
+def connect_fixed_probability(pre: Source, post: Population, p: float,
+                              weight: WeightSpec = 1.0, *, delay_steps: Any = 0,
+                              target: str = "exc", seed: int = 0,
+                              autapses: bool = True) -> Projection:
+    """Each (pre, post) pair is connected independently with probability ``p`` (Brian2's
+    ``connect(p=...)``; ``autapses=False`` drops i -> i when ``pre is post``)."""
+    target = _check_endpoints(pre, post, target)
+    p = check_scalar("p", p, nonnegative=True)
+    if p > 1:
+        raise ValueError(f"p must be in [0, 1], got {p}")
+    rng = np.random.default_rng(seed)
+    n_pairs = pre.n * post.n
+    _check_build(p * n_pairs, pre, post)
+    if p > 0.25:  # dense enough to draw every pair
+        flat = np.flatnonzero(rng.random(n_pairs) < p)
+    else:  # draw the count, then distinct pair positions (duplicates redrawn)
+        count = rng.binomial(n_pairs, p)
+        flat = np.unique(rng.integers(0, n_pairs, count))
+        while flat.size < count:
+            extra = rng.integers(0, n_pairs, count - flat.size)
+            flat = np.unique(np.concatenate([flat, extra]))
+    pre_idx, post_idx = np.divmod(flat, post.n)
+    if not autapses and pre is post:
+        keep = pre_idx != post_idx
+        pre_idx, post_idx = pre_idx[keep], post_idx[keep]
+    return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng)
+
+
+def _distinct_draws(rng: np.random.Generator, rows: int, k: int, n: int) -> np.ndarray:
+    """``rows`` rows of ``k`` distinct integers in [0, n)."""
+    if k > n:
+        raise ValueError(f"cannot draw {k} distinct neurons out of {n}")
+    if k > n // 4:
+        return np.argsort(rng.random((rows, n)), axis=1)[:, :k]
+    draws = rng.integers(0, n, (rows, k))
+    while True:
+        sorted_draws = np.sort(draws, axis=1)
+        bad = (np.diff(sorted_draws, axis=1) == 0).any(axis=1)
+        if not bad.any():
+            return draws
+        draws[bad] = rng.integers(0, n, (int(bad.sum()), k))
+
+
+def connect_fixed_indegree(pre: Source, post: Population, k: int, weight: WeightSpec = 1.0, *,
+                           delay_steps: Any = 0, target: str = "exc",
+                           seed: int = 0) -> Projection:
+    """Every postsynaptic neuron receives exactly ``k`` synapses from distinct sources."""
+    target = _check_endpoints(pre, post, target)
+    k = check_scalar("k", k, nonnegative=True, integer=True)
+    _check_build(k * post.n, pre, post)
+    rng = np.random.default_rng(seed)
+    pre_idx = _distinct_draws(rng, post.n, k, pre.n).reshape(-1)
+    post_idx = np.repeat(np.arange(post.n), k)
+    return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng)
+
+
+def connect_fixed_outdegree(pre: Source, post: Population, k: int, weight: WeightSpec = 1.0, *,
+                            delay_steps: Any = 0, target: str = "exc",
+                            seed: int = 0) -> Projection:
+    """Every presynaptic neuron makes exactly ``k`` synapses onto distinct targets."""
+    target = _check_endpoints(pre, post, target)
+    k = check_scalar("k", k, nonnegative=True, integer=True)
+    _check_build(k * pre.n, pre, post)
+    rng = np.random.default_rng(seed)
+    post_idx = _distinct_draws(rng, pre.n, k, post.n).reshape(-1)
+    pre_idx = np.repeat(np.arange(pre.n), k)
+    return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng)

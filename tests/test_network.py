@@ -1,0 +1,187 @@
+import numpy as np
+import pytest
+
+import neurosim as ns
+from neurosim import network as nw
+from neurosim.kernels import cpu_network
+from tests import naive
+
+DT = 1e-4
+
+
+def _rich_network(dtype=np.float64, backend="cpu"):
+    """Every feature at once: LIF + IF populations, reset to value and by subtraction,
+    refractoriness, Poisson and spike-time sources, a time-varying current, exc/inh/v targets,
+    heterogeneous delays, recurrence."""
+    rng = np.random.default_rng(0)
+    exc = nw.Population(60, ns.LIFParams(tau_m_s=0.01, v_rest=-65.0, v_reset=-65.0, v_th=-50.0,
+                                         t_ref_s=0.002), tau_exc_s=0.005, tau_inh_s=0.008,
+                        v0=rng.uniform(-65, -50, 60), i_bias=rng.uniform(0, 12, 60), name="exc")
+    inh = nw.Population(25, ns.IFParams(tau_m_s=0.02, v_th=1.0, t_ref_s=0.0005),
+                        tau_exc_s=0.004, name="inh")
+    poisson = nw.PoissonGroup(40, rng.uniform(20, 80, 40), seed=11)
+    times = nw.SpikeSource(5, indices=[0, 1, 2, 3, 4, 0], times_s=[0.001, 0.002, 0.0105, 0.02,
+                                                                     0.03, 0.0301])
+    projections = [
+        nw.connect_fixed_probability(poisson, exc, 0.2, 2.5, delay_steps=rng.integers(0, 15, 1)[0],
+                                     seed=1),
+        nw.connect_fixed_indegree(exc, exc, 5, 1.0, delay_steps=3, seed=2),
+        nw.connect_fixed_outdegree(exc, inh, 4, 0.3, target="exc", seed=3),
+        nw.connect_explicit(inh, exc, np.arange(25), np.arange(25) * 2, -4.0, target="inh",
+                            delay_steps=np.arange(25) % 4),
+        nw.connect_dense(times, exc, rng.uniform(0, 3, (5, 60)), target="v", delay_steps=2),
+    ]
+    current = nw.CurrentInput(inh, rng.uniform(0, 80, (300, 25)))
+    monitors = [nw.SpikeMonitor(exc), nw.SpikeMonitor(inh), nw.RateMonitor(exc),
+                nw.StateMonitor(exc, ("v", "ge", "gi"), indices=[0, 7], every=5)]
+    net = nw.Network(DT, dtype=dtype, backend=backend)
+    net.add(exc, inh, poisson, times, *projections, current, *monitors)
+    return net, exc, inh, monitors
+
+
+def test_network_kernel_matches_naive_twin():
+    net, exc, inh, (m_exc, m_inh, rate, state) = _rich_network()
+    steps = 800
+    net.run(steps * DT, progress=False)
+    twin = _rich_network()[0]
+    expected, _ = naive.network_run(twin, steps)
+    for k, mon in enumerate((m_exc, m_inh)):
+        assert np.array_equal(mon.as_raster(steps), expected[id(twin.populations[k])]), k
+    assert m_exc.steps.size > 50 and m_inh.steps.size > 20
+    np.testing.assert_allclose(rate.spike_counts, m_exc.as_raster(steps).sum(axis=1))
+    assert rate.mean_rate_hz() == pytest.approx(m_exc.steps.size / (60 * steps * DT))
+    assert state.v.shape == (steps // 5, 2) and state.ge.shape == (steps // 5, 2)
+
+
+def test_naive_comparison_sees_final_state():
+    net, exc, _, _ = _rich_network()
+    net.run(300 * DT, progress=False)
+    twin_net = _rich_network()[0]
+    _, v_final = naive.network_run(twin_net, 300)
+    np.testing.assert_allclose(net.state_of(exc)["v"], v_final[id(twin_net.populations[0])],
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_chunking_and_continuation_do_not_change_results():
+    one, exc1, _, mons1 = _rich_network()
+    one.run(600 * DT, progress=False)
+    two, exc2, _, mons2 = _rich_network()
+    two.run(250 * DT, progress=False, chunk_steps=7)
+    two.run(350 * DT, progress=False, chunk_steps=100)
+    assert np.array_equal(mons1[0].steps, mons2[0].steps)
+    assert np.array_equal(mons1[0].indices, mons2[0].indices)
+    np.testing.assert_array_equal(mons1[3].v, mons2[3].v)
+
+
+def test_parallel_variant_bit_identical(monkeypatch):
+    serial, _, _, ms = _rich_network(np.float32)
+    serial.run(500 * DT, progress=False)
+    monkeypatch.setattr(cpu_network, "PARALLEL_MIN_NEURONS", 0)
+    parallel, _, _, mp = _rich_network(np.float32)
+    parallel.run(500 * DT, progress=False)
+    assert np.array_equal(ms[0].steps, mp[0].steps) and np.array_equal(ms[0].indices,
+                                                                       mp[0].indices)
+    np.testing.assert_array_equal(ms[3].v, mp[3].v)
+
+
+def test_spike_monitor_subset_and_trains():
+    pop = nw.Population(10, ns.LIFParams(tau_m_s=0.01), i_bias=np.linspace(1.1, 3, 10))
+    mon = nw.SpikeMonitor(pop, indices=[2, 9])
+    full = nw.SpikeMonitor(pop)
+    nw.Network(DT, dtype=np.float64).add(pop, mon, full).run(0.05, progress=False)
+    assert set(mon.indices.tolist()) == {2, 9}
+    trains = mon.spike_trains()
+    np.testing.assert_array_equal(trains[9], full.spike_trains()[9])
+    isi = np.diff(trains[9]).mean()
+    assert isi == pytest.approx(ns.lif_isi_theory(pop.params, 3.0), abs=DT)
+
+
+def test_connectivity_builders():
+    a, b = nw.Population(300), nw.Population(200, tau_exc_s=0.005)
+    indeg = nw.connect_fixed_indegree(a, b, 7, seed=1)
+    assert np.array_equal(np.bincount(indeg.post_idx, minlength=200), np.full(200, 7))
+    for post in range(0, 200, 37):  # distinct sources per target
+        pres = indeg.pre_idx[indeg.post_idx == post]
+        assert len(set(pres.tolist())) == 7
+    outdeg = nw.connect_fixed_outdegree(a, b, 9, seed=1)
+    assert np.array_equal(np.bincount(outdeg.pre_idx, minlength=300), np.full(300, 9))
+    prob = nw.connect_fixed_probability(a, b, 0.05, seed=4)
+    assert prob.n_synapses == pytest.approx(0.05 * 300 * 200, rel=0.1)
+    pairs = prob.pre_idx.astype(np.int64) * 200 + prob.post_idx
+    assert len(np.unique(pairs)) == prob.n_synapses  # no duplicate pair
+    assert np.all(np.diff(prob.pre_idx) >= 0)  # CSR order
+    no_self = nw.connect_fixed_probability(b, b, 0.3, autapses=False, seed=2)
+    assert not np.any(no_self.pre_idx == no_self.post_idx)
+    assert prob.weight.dtype == np.float32 and prob.post_idx.dtype == np.int32
+
+
+def test_memory_is_refused_with_an_estimate():
+    big = nw.Population(2_000_000, tau_exc_s=0.005)
+    with pytest.raises(nw.NetworkTooLargeError, match="GiB"):
+        nw.connect_fixed_probability(big, big, 0.5)  # 2e12 synapses: refused before drawing
+
+
+def test_bytes_per_synapse():
+    a, b = nw.Population(1000), nw.Population(1000, tau_exc_s=0.005)
+    proj = nw.connect_fixed_probability(a, b, 0.1, seed=0)
+    assert proj.pre_idx.nbytes == proj.post_idx.nbytes == 4 * proj.n_synapses
+    net = nw.Network(DT).add(a, b, proj)
+    arrays = net.build()
+    assert arrays.syn_post.nbytes + arrays.syn_w.nbytes == 8 * proj.n_synapses
+
+
+@pytest.mark.parametrize("make, err, match", [
+    (lambda a, b: nw.connect_dense(a, b, np.ones((3, 3))), ValueError, "shape"),
+    (lambda a, b: nw.connect_explicit(a, b, [0, 10], [0, 1]), ValueError, "pre_idx"),
+    (lambda a, b: nw.connect_explicit(a, b, [0, 1], [0, -1]), ValueError, "post_idx"),
+    (lambda a, b: nw.connect_explicit(a, b, [0, 1], [0]), ValueError, "same length"),
+    (lambda a, b: nw.connect_explicit(a, b, [0], [0], delay_steps=-1), ValueError, "delay"),
+    (lambda a, b: nw.connect_explicit(a, b, [0], [0], float("nan")), ValueError, "finite"),
+    (lambda a, b: nw.connect_fixed_probability(a, b, 1.5), ValueError, "p must"),
+    (lambda a, b: nw.connect_fixed_indegree(a, b, 20), ValueError, "distinct"),
+    (lambda a, b: nw.connect_explicit(a, b, [0], [0], target="inh"), ValueError, "tau_inh"),
+    (lambda a, b: nw.PoissonGroup(4, -1.0), ValueError, "rate_hz"),
+    (lambda a, b: nw.PoissonGroup(4, [1.0, 2.0]), ValueError, "rate_hz"),
+    (lambda a, b: nw.SpikeSource(3, [5], [0.1]), ValueError, "indices"),
+    (lambda a, b: nw.CurrentInput(b, np.ones((10, 3))), ValueError, "columns"),
+    (lambda a, b: nw.Population(0), ValueError, "n must be > 0"),
+])
+def test_bad_construction(make, err, match):
+    a, b = nw.Population(10), nw.Population(8, tau_exc_s=0.005)
+    with pytest.raises(err, match=match):
+        make(a, b)
+
+
+def test_bad_runs():
+    a, b = nw.Population(10), nw.Population(8, tau_exc_s=0.005)
+    proj = nw.connect_explicit(a, b, [0], [0], delay_steps=50)
+    net = nw.Network(DT).add(a, b, proj)
+    with pytest.raises(ValueError, match="multiple of dt"):
+        net.run(0.00015, progress=False)
+    with pytest.raises(ValueError, match="longer than the run"):
+        net.run(20 * DT, progress=False)
+    with pytest.raises(ValueError, match="not added"):
+        nw.Network(DT).add(a, proj).run(0.01, progress=False)
+    with pytest.raises(TypeError, match="cannot add"):
+        nw.Network(DT).add("population")
+
+
+def test_ctrl_c_keeps_what_was_recorded(monkeypatch):
+    pop = nw.Population(20, ns.LIFParams(tau_m_s=0.01), i_bias=2.0)
+    mon = nw.SpikeMonitor(pop)
+    net = nw.Network(DT).add(pop, mon)
+    real = cpu_network.network_run
+    calls = {"n": 0}
+
+    def interrupt_second_chunk(*args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    from neurosim.kernels import cpu
+    monkeypatch.setattr(cpu, "network_run", interrupt_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        net.run(0.1, progress=False, chunk_steps=300)
+    assert net.interrupted and net.t_steps == 300
+    assert mon.steps.size > 0 and mon.steps.max() < 300
