@@ -103,10 +103,14 @@ def to_brian2(net: Network, duration_s: float, *, monitor_all: bool = True) -> B
         objects.append(group)
     for k, proj in enumerate(net.projections):
         on_pre = {"exc": "ge += w", "inh": "gi += w", "v": "v_post += w"}[proj.target]
+        delays = np.unique(proj.delay_steps)
+        # one delay for all synapses: Brian2's faster homogeneous-delay path, as in its examples
+        uniform = {"delay": int(delays[0]) * dt * second} if len(delays) == 1 else {}
         syn = b2.Synapses(groups[id(proj.pre)], groups[id(proj.post)], "w : 1", on_pre=on_pre,
-                          name=f"proj{k}")
+                          name=f"proj{k}", **uniform)
         syn.connect(i=proj.pre_idx.astype(np.int64), j=proj.post_idx.astype(np.int64))
         syn.w = proj.weight.astype(np.float64)
-        syn.delay = np.broadcast_to(proj.delay_steps, proj.post_idx.shape) * dt * second
+        if not uniform:
+            syn.delay = np.broadcast_to(proj.delay_steps, proj.post_idx.shape) * dt * second
         objects.append(syn)
     return Brian2Model(b2.Network(*objects), groups, monitors, dt)

@@ -24,6 +24,31 @@ hash_uniform = njit(inline="always", **NJIT_OPTIONS)(scalar.hash_uniform)
 _BLOCK = 4096
 
 
+@njit(inline="always", **NJIT_OPTIONS)
+def _integrate_block(v, ge, gi, refrac, fired, i_bias, timed, has_timed, prm, leaky_flag):
+    """Exact step of one block of one population (1-D views: the loop vectorises)."""
+    v_th, v_rest, r_m = prm[0], prm[2], prm[3]
+    decay_m, gain, k_e, k_i, decay_e, decay_i = prm[4], prm[5], prm[6], prm[7], prm[8], prm[9]
+    leaky = leaky_flag != 0
+    zero = v.dtype.type(0)
+    for j in range(v.shape[0]):
+        current = i_bias[j] + (timed[j] if has_timed else zero)
+        r = refrac[j]
+        active = r <= 0
+        v_j = v[j]
+        if leaky:
+            v_inf = v_rest + r_m * current
+            v_int = v_inf + (v_j - v_inf) * decay_m + ge[j] * k_e + gi[j] * k_i
+        else:
+            v_int = v_j + gain * current + ge[j] * k_e + gi[j] * k_i
+        ge[j] = ge[j] * decay_e
+        gi[j] = gi[j] * decay_i
+        v_new = v_int if active else v_j
+        v[j] = v_new
+        refrac[j] = r - 1 if r > 0 else r
+        fired[j] = 1 if (active and v_new > v_th) else 0
+
+
 def _network_run(t_start, n_steps, v, ge, gi, refrac, fired, fired_words, i_bias, timed_i,
                  pop_bounds, pop_f, pop_i, poisson_p, poisson_seed, gen_ptr, gen_idx,
                  grp_indptr, syn_post, syn_w, grp_target, grp_delay, ring, slot_dirty,
@@ -44,30 +69,14 @@ def _network_run(t_start, n_steps, v, ge, gi, refrac, fired, fired_words, i_bias
         ti = min(t, n_timed - 1) if n_timed > 0 else 0
         # (1) integrate and threshold, population by population, in vectorisable blocks
         for p in range(n_pops):
-            v_th, v_rest, r_m = pop_f[p, 0], pop_f[p, 2], pop_f[p, 3]
-            decay_m, gain = pop_f[p, 4], pop_f[p, 5]
-            k_e, k_i, decay_e, decay_i = pop_f[p, 6], pop_f[p, 7], pop_f[p, 8], pop_f[p, 9]
-            leaky = pop_i[p, 0] != 0
             lo_p, hi_p = pop_bounds[p], pop_bounds[p + 1]
             n_blocks = (hi_p - lo_p + _BLOCK - 1) // _BLOCK
             for b in prange(n_blocks):
                 lo = lo_p + b * _BLOCK
                 hi = min(lo + _BLOCK, hi_p)
-                for i in range(lo, hi):
-                    current = i_bias[i] + (timed_i[ti, i] if n_timed > 0 else zero)
-                    r = refrac[i]
-                    active = r <= 0
-                    if leaky:
-                        v_inf = v_rest + r_m * current
-                        v_int = v_inf + (v[i] - v_inf) * decay_m + ge[i] * k_e + gi[i] * k_i
-                    else:
-                        v_int = v[i] + gain * current + ge[i] * k_e + gi[i] * k_i
-                    ge[i] = ge[i] * decay_e
-                    gi[i] = gi[i] * decay_i
-                    v_new = v_int if active else v[i]
-                    v[i] = v_new
-                    refrac[i] = r - 1 if r > 0 else r
-                    fired[i] = 1 if (active and v_new > v_th) else 0
+                timed_row = timed_i[ti, lo:hi] if n_timed > 0 else i_bias[lo:hi]
+                _integrate_block(v[lo:hi], ge[lo:hi], gi[lo:hi], refrac[lo:hi], fired[lo:hi],
+                                 i_bias[lo:hi], timed_row, n_timed > 0, pop_f[p], pop_i[p, 0])
         # (2) collect spikes: scan the flags eight at a time
         n_spk = 0
         for w in range(fired_words.shape[0]):
@@ -108,8 +117,13 @@ def _network_run(t_start, n_steps, v, ge, gi, refrac, fired, fired_words, i_bias
                 lo = grp_indptr[g, s]
                 hi = grp_indptr[g, s + 1]
                 if hi > lo:
-                    slot = (t + grp_delay[g]) % depth
                     target = grp_target[g]
+                    if grp_delay[g] == 0:  # due now: straight into the state, no ring pass
+                        dest = ge if target == 0 else (gi if target == 1 else v)
+                        for z in range(lo, hi):
+                            dest[syn_post[z]] += syn_w[z]
+                        continue
+                    slot = (t + grp_delay[g]) % depth
                     slot_dirty[slot, target] = 1
                     for z in range(lo, hi):
                         ring[slot, target, syn_post[z]] += syn_w[z]
