@@ -64,6 +64,78 @@ class UserError(Exception):
     """A mistake in the command line: reported in one line, no traceback."""
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from neurosim.benchmarking import bench_cuba
+
+    if args.what != "cuba":
+        raise UserError(f"unknown benchmark {args.what!r}; available: cuba")
+    compare = None if args.compare == "none" else args.compare
+    result = bench_cuba(args.neurons, args.duration, compare=compare, seed=args.seed,
+                        backend=args.backend)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    line = (f"CUBA {result['neurons']:,} neurons, {result['synapses']:,} synapses, "
+            f"{args.duration} s: neurosim {result['neurosim_s']:.3f} s "
+            f"({result['neurosim_rate_hz']:.2f} Hz)")
+    if compare:
+        line += (f"; Brian2 {result['brian2_target']} {result['brian2_s']:.3f} s "
+                 f"({result['brian2_rate_hz']:.2f} Hz, {result['brian2_threads']} thread(s)) "
+                 f"-> speedup {result['speedup']:.1f}x")
+    print(line)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from neurosim.validate import validate_brian2
+
+    if args.against != "brian2":
+        raise UserError(f"unknown reference {args.against!r}; available: brian2")
+    results = validate_brian2(quick=args.quick)
+    ok = all(r["passed"] for r in results)
+    if args.json:
+        print(json.dumps({"passed": ok, "checks": results}))
+    else:
+        for r in results:
+            detail = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                               for k, v in r.items() if k not in ("name", "passed"))
+            print(f"{'PASS' if r['passed'] else 'FAIL'} {r['name']}: {detail}")
+    return 0 if ok else 1
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from neurosim import plot
+    from neurosim.network.cuba import build_cuba, mean_rate_hz
+
+    if args.model != "cuba":
+        raise UserError(f"unknown model {args.model!r}; available: cuba")
+    net, mons = build_cuba(args.neurons, seed=args.seed, backend=args.backend)
+    net.run(args.duration, progress=not args.quiet and not args.json)
+    result = {"model": "cuba", "neurons": args.neurons, "synapses": net.n_synapses,
+              "duration_s": args.duration, "rate_hz": mean_rate_hz(mons),
+              "run_s": net.run_s}
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        n_steps = net.t_steps
+        raster = mons["spikes_exc"].as_raster(n_steps)[:, :500]
+        plot.raster(raster, net.dt_s, title="CUBA network (first 500 excitatory)").savefig(
+            out / "cuba_raster.png", dpi=120)
+        plot.population_rate(mons["spikes_exc"].as_raster(n_steps), net.dt_s,
+                             title="CUBA excitatory population rate").savefig(
+            out / "cuba_rate.png", dpi=120)
+        (out / "simulate.json").write_text(json.dumps(result, indent=2))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"CUBA: {result['neurons']:,} neurons, {result['synapses']:,} synapses, "
+              f"{args.duration} s simulated in {result['run_s']:.3f} s, mean rate "
+              f"{result['rate_hz']:.2f} Hz")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurosim", description="Spiking neural network simulator (Numba CPU/CUDA).",
@@ -90,7 +162,60 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
     p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser("simulate", help="simulate a built-in network model",
+                       epilog="example:\n  neurosim simulate cuba --neurons 4000 --duration 1 "
+                              "--out out",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(p)
+    p.add_argument("model", help="model name: cuba")
+    p.add_argument("--neurons", type=_positive_int, default=4000)
+    p.add_argument("--duration", type=_positive_float, default=1.0, help="seconds")
+    p.add_argument("--out", default=None, help="folder for plots and JSON")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("bench", help="benchmarks against peer simulators",
+                       epilog="example:\n  neurosim bench cuba --neurons 4000 --duration 1 "
+                              "--compare brian2 --json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(p)
+    p.add_argument("what", help="benchmark: cuba")
+    p.add_argument("--neurons", type=_positive_int, default=4000)
+    p.add_argument("--duration", type=_positive_float, default=1.0, help="seconds")
+    p.add_argument("--compare", choices=["brian2", "none"], default="brian2")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
+    p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("validate", help="cross-checks against a reference simulator",
+                       epilog="example:\n  neurosim validate brian2 --json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(p)
+    p.add_argument("against", help="reference: brian2")
+    p.add_argument("--quick", action="store_true", help="smaller sizes")
+    p.set_defaults(func=_cmd_validate)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

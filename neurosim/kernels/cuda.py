@@ -241,3 +241,6 @@ def lif_run(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain, leaky,
     _copy_back([(d_v, v), (d_refrac, refrac), (d_spikes, spikes_out)])
     if record_v:
         d_trace.copy_to_host(v_trace)
+
+
+from neurosim.kernels.cuda_network import network_run  # noqa: E402,F401  (same surface as cpu)

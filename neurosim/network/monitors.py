@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.network.populations import Population, PoissonGroup, SpikeSource
+from neurosim.network.populations import PoissonGroup, Population, SpikeSource
 from neurosim.validation import check_array, check_scalar
 
 STATE_VARIABLES = ("v", "ge", "gi")

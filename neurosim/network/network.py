@@ -83,6 +83,7 @@ class Network:
         self.arrays: NetworkArrays | None = None
         self.compile_s = 0.0
         self.interrupted = False
+        self.run_s = 0.0  # seconds spent in the kernel over all runs
 
     # -- building ------------------------------------------------------------------------------
     def add(self, *objects: Any) -> Network:

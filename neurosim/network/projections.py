@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.network.memory import check_fits
-from neurosim.network.populations import Population, PoissonGroup, SpikeSource
+from neurosim.network.populations import PoissonGroup, Population, SpikeSource
 from neurosim.validation import check_array, check_choice, check_scalar
 
 TARGETS = ("exc", "inh", "v")

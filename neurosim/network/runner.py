@@ -63,7 +63,7 @@ def run_chunks(net: Network, arrays: NetworkArrays, n_steps: int, *, progress: b
                 arrays.syn_w, arrays.grp_target, arrays.grp_delay, arrays.ring,
                 arrays.slot_dirty, arrays.spike_list, arrays.rec_mask, arrays.n_rec, mon_t,
                 mon_i, mon_count, state_idx, every, state_buf, state_count, rate_buf)
-            net.run_s = getattr(net, "run_s", 0.0) + time.perf_counter() - start
+            net.run_s += time.perf_counter() - start
             _collect(net, arrays, spike_mons, mon_t, mon_i, mon_count)
             if state_mon is not None:
                 rows = int(state_count[0])
@@ -95,6 +95,8 @@ def _collect(net, arrays, spike_mons, mon_t, mon_i, mon_count) -> None:
     if not count:
         return
     steps, sources = mon_t[:count], mon_i[:count]
+    order = np.lexsort((sources, steps))  # CUDA collects a step's spikes in any order
+    steps, sources = steps[order], sources[order]
     for mon in spike_mons:
         lo = arrays.offsets[id(mon.source)]
         mine = (sources >= lo) & (sources < lo + mon.source.n)

@@ -77,3 +77,46 @@ def test_lif_constant_input_cpu_equals_cuda():
     cpu = ns.lif_run(levels, params, 1e-3, steps=60, backend="cpu")
     gpu = ns.lif_run(levels, params, 1e-3, steps=60, backend="cuda")
     assert cpu.spikes.any() and np.array_equal(cpu.spikes, gpu.spikes)
+
+
+def _small_network(backend):
+    """Weights that are multiples of 1/8, so that sums are exact in any order (CUDA delivers
+    spikes with atomics)."""
+    from neurosim import network as nw
+
+    rng = np.random.default_rng(2)
+    exc = nw.Population(24, ns.LIFParams(tau_m_s=0.01, v_rest=-65.0, v_reset=-65.0, v_th=-50.0,
+                                         t_ref_s=0.0005), tau_exc_s=0.004, tau_inh_s=0.006,
+                        v0=np.round(rng.uniform(-65, -50, 24)), i_bias=14.0)
+    ifp = nw.Population(6, ns.IFParams(tau_m_s=0.002, v_th=1.0), tau_exc_s=0.003)
+    src = nw.PoissonGroup(10, 400.0, seed=3)
+    times = nw.SpikeSource(2, [0, 1, 0], [0.0003, 0.0011, 0.002])
+    projections = [
+        nw.connect_fixed_probability(src, exc, 0.3, 2.5, delay_steps=2, seed=1),
+        nw.connect_fixed_indegree(exc, exc, 3, -0.625, target="inh", seed=2),
+        nw.connect_fixed_outdegree(exc, ifp, 2, 0.375, target="exc", delay_steps=1, seed=3),
+        nw.connect_dense(times, exc, np.full((2, 24), 1.5), target="v"),
+    ]
+    current = nw.CurrentInput(ifp, np.tile(np.linspace(0, 2, 6), (10, 1)))
+    mons = [nw.SpikeMonitor(exc), nw.SpikeMonitor(ifp), nw.RateMonitor(exc),
+            nw.StateMonitor(exc, ("v", "ge"), indices=[1, 5], every=3)]
+    net = nw.Network(1e-4, dtype=np.float32, backend=backend)
+    net.add(exc, ifp, src, times, *projections, current, *mons)
+    return net, mons
+
+
+def test_network_cpu_equals_cuda():
+    cpu_net, cpu_mons = _small_network("cpu")
+    gpu_net, gpu_mons = _small_network("cuda")
+    for net in (cpu_net, gpu_net):
+        net.run(0.004, progress=False, chunk_steps=25)  # 40 steps in two chunks
+    for c, g in zip(cpu_mons[:2], gpu_mons[:2]):
+        assert np.array_equal(c.steps, g.steps) and np.array_equal(c.indices, g.indices)
+    assert cpu_mons[0].steps.size > 5 and cpu_mons[1].steps.size > 0
+    assert np.array_equal(cpu_mons[2].spike_counts, gpu_mons[2].spike_counts)
+    np.testing.assert_allclose(gpu_mons[3].v, cpu_mons[3].v, rtol=1e-6)
+    np.testing.assert_array_equal(gpu_mons[3].steps, cpu_mons[3].steps)
+    for pop in cpu_net.populations:
+        gpu_pop = gpu_net.populations[cpu_net.populations.index(pop)]
+        np.testing.assert_allclose(gpu_net.state_of(gpu_pop)["v"], cpu_net.state_of(pop)["v"],
+                                   rtol=1e-6)
