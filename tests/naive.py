@@ -188,3 +188,25 @@ def network_run(net, n_steps):
             s["ref"] = np.where(fired, max(int(round(prm.t_ref_s / dt)) - 1, 0), s["ref"])
             out[id(pop)][t] = fired
     return out, {k: s["v"] for k, s in state.items()}
+
+
+def maxpool_gate(spikes, kernel, stride, padding, dilation):
+    """Spiking max-pool by the definition: per step, pass the spikes of the window input with
+    the highest cumulative spike count (first in row-major order on ties)."""
+    n_steps, n_maps, height, width = spikes.shape
+    out_h = (height + 2 * padding[0] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    out_w = (width + 2 * padding[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+    counts = np.cumsum(spikes != 0, axis=0)
+    out = np.zeros((n_steps, n_maps, out_h, out_w), spikes.dtype)
+    for t in range(n_steps):
+        for m in range(n_maps):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    window = [(oh * stride[0] - padding[0] + ki * dilation[0],
+                               ow * stride[1] - padding[1] + kj * dilation[1])
+                              for ki in range(kernel[0]) for kj in range(kernel[1])]
+                    window = [(i, j) for i, j in window if 0 <= i < height and 0 <= j < width]
+                    i, j = max(window, key=lambda ij: (counts[t, m, ij[0], ij[1]],
+                                                      -ij[0] * width - ij[1]))
+                    out[t, m, oh, ow] = spikes[t, m, i, j]
+    return out

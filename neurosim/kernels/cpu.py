@@ -199,4 +199,45 @@ def count_nonfinite(words, mask_lo, mask_hi):
     return bad
 
 
+
+# ----------------------------------------------------------------------------------------------
+# Spiking max-pooling (ANN-to-SNN conversion)
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(**NJIT_PARALLEL_OPTIONS)
+def maxpool_gate(spikes, kernel, stride, padding, dilation, counts, out):
+    """Spiking max-pool: each output passes the spikes of the window input that has spiked most
+    so far (counts include the current step; ties go to the first in row-major order).
+
+    spikes (T, BC, H, W) float (0 or the layer's amplitude); counts (BC, H, W) int32, the
+    running spike counts (state, updated in place); out (T, BC, Ho, Wo).
+    """
+    n_steps, n_maps, height, width = spikes.shape
+    out_h, out_w = out.shape[2], out.shape[3]
+    for m in prange(n_maps):
+        for t in range(n_steps):
+            for i in range(height):
+                for j in range(width):
+                    if spikes[t, m, i, j] != 0:
+                        counts[m, i, j] += 1
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    best = -1
+                    best_i = 0
+                    best_j = 0
+                    for ki in range(kernel[0]):
+                        i = oh * stride[0] - padding[0] + ki * dilation[0]
+                        if i < 0 or i >= height:
+                            continue
+                        for kj in range(kernel[1]):
+                            j = ow * stride[1] - padding[1] + kj * dilation[1]
+                            if j < 0 or j >= width:
+                                continue
+                            if counts[m, i, j] > best:
+                                best = counts[m, i, j]
+                                best_i = i
+                                best_j = j
+                    out[t, m, oh, ow] = spikes[t, m, best_i, best_j]
+
 from neurosim.kernels.cpu_network import network_run  # noqa: E402,F401  (same backend surface)

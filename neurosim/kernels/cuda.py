@@ -243,4 +243,52 @@ def lif_run(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain, leaky,
         d_trace.copy_to_host(v_trace)
 
 
+
+# ----------------------------------------------------------------------------------------------
+# Spiking max-pooling (ANN-to-SNN conversion)
+# ----------------------------------------------------------------------------------------------
+
+
+@cuda.jit
+def _maxpool_gate_kernel(spikes, kernel, stride, padding, dilation, counts, out):
+    m = cuda.grid(1)
+    n_steps, n_maps, height, width = spikes.shape
+    if m >= n_maps:
+        return
+    for t in range(n_steps):
+        for i in range(height):
+            for j in range(width):
+                if spikes[t, m, i, j] != 0:
+                    counts[m, i, j] += 1
+        for oh in range(out.shape[2]):
+            for ow in range(out.shape[3]):
+                best = -1
+                best_i = 0
+                best_j = 0
+                for ki in range(kernel[0]):
+                    i = oh * stride[0] - padding[0] + ki * dilation[0]
+                    if i < 0 or i >= height:
+                        continue
+                    for kj in range(kernel[1]):
+                        j = ow * stride[1] - padding[1] + kj * dilation[1]
+                        if j < 0 or j >= width:
+                            continue
+                        if counts[m, i, j] > best:
+                            best = counts[m, i, j]
+                            best_i = i
+                            best_j = j
+                out[t, m, oh, ow] = spikes[t, m, best_i, best_j]
+
+
+def maxpool_gate(spikes, kernel, stride, padding, dilation, counts, out):
+    """See :func:`neurosim.kernels.cpu.maxpool_gate`; one thread per feature map."""
+    d_counts = cuda.to_device(counts)
+    d_out = cuda.device_array(out.shape, dtype=out.dtype)
+    blocks, tpb = _launch_config(spikes.shape[1])
+    _maxpool_gate_kernel[blocks, tpb](cuda.to_device(spikes), cuda.to_device(kernel),
+                                      cuda.to_device(stride), cuda.to_device(padding),
+                                      cuda.to_device(dilation), d_counts, d_out)
+    d_counts.copy_to_host(counts)
+    d_out.copy_to_host(out)
+
 from neurosim.kernels.cuda_network import network_run  # noqa: E402,F401  (same surface as cpu)

@@ -1,0 +1,87 @@
+"""The ANN-to-SNN bridge: :func:`convert` a trained PyTorch classifier into a spiking network.
+
+A fixed pipeline of small steps, each in its own module: trace (``torch.export``) ->
+normalise the graph (fold BatchNorm, drop Dropout/Identity, order max-pool after ReLU) ->
+calibrate thresholds -> build spiking layers -> simulate -> decode. Unsupported operations stop
+the pipeline with :class:`ConversionError`; the user's model is never modified.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from neurosim.convert.calibrate import calibrate, iter_batches
+from neurosim.convert.ir import ConversionError
+from neurosim.convert.normalize import normalize
+from neurosim.convert.snn import ConversionOptions, SpikingNetwork
+from neurosim.convert.trace import export_graph
+from neurosim.validation import check_choice, check_scalar
+
+__all__ = ["ConversionError", "ConversionOptions", "SpikingNetwork", "convert"]
+
+
+def _check_options(options: dict[str, Any]) -> ConversionOptions:
+    opts = ConversionOptions(**options)
+    norm = opts.normalization
+    if norm != "max":
+        value = check_scalar("normalization", norm, positive=True)
+        if value > 100:
+            raise ValueError(f"normalization must be 'max' or a percentile in (0, 100], got "
+                             f"{norm!r}")
+    check_choice("granularity", opts.granularity, ("layer", "channel"))
+    check_choice("neuron", opts.neuron, ("if", "lif"))
+    check_choice("reset", opts.reset, ("subtract", "zero"))
+    check_choice("encoding", opts.encoding, ("constant", "poisson"))
+    check_choice("decoding", opts.decoding, ("membrane", "count"))
+    check_scalar("lif_tau_steps", opts.lif_tau_steps, positive=True)
+    check_scalar("v_init", opts.v_init)
+    from neurosim.backends import get_backend
+
+    get_backend(opts.backend)
+    return opts
+
+
+def convert(model: torch.nn.Module, calibration_data: Any, **options: Any) -> SpikingNetwork:
+    """Convert a trained classifier into a spiking network of IF (or LIF) neurons.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Returns class scores for a batch of inputs. Not modified (weights, ``training`` flag).
+    calibration_data : tensor, array or DataLoader
+        Inputs (a few hundred to a few thousand) used to set the thresholds.
+    **options
+        ``normalization`` ("max" or a percentile, default 99.99), ``granularity`` ("layer" or
+        "channel"), ``neuron`` ("if" or "lif"), ``reset`` ("subtract" or "zero"), ``encoding``
+        ("constant" current or "poisson"), ``decoding`` ("membrane" or "count"), ``v_init``
+        (initial potential as a fraction of threshold, 0.5), ``backend``, ``seed``.
+
+    Raises
+    ------
+    ConversionError
+        An operation of the model has no spiking counterpart (the message names it).
+    TypeError, ValueError
+        Bad model, data or option values.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    opts = _check_options(options)
+    example = next(iter(iter_batches(calibration_data)), None)
+    if example is None or len(example) == 0:
+        raise ValueError("calibration_data is empty")
+    was_training = model.training
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    try:
+        graph = normalize(export_graph(model, example[:2]))
+        scales, output_scale, input_scale = calibrate(graph, calibration_data,
+                                                      opts.normalization, opts.granularity,
+                                                      opts.seed)
+    finally:  # export works on a copy; this guards the user's model regardless
+        model.train(was_training)
+        with torch.no_grad():
+            for key, value in model.state_dict().items():
+                if not torch.equal(value, state[key]):
+                    value.copy_(state[key])
+    return SpikingNetwork(graph, scales, output_scale, input_scale, opts, tuple(example.shape[1:]))

@@ -1,0 +1,327 @@
+"""Steps 3-6: calibrate, build the spiking layers, simulate, decode.
+
+Normalisation by threshold: the IF neurons that replace a ReLU have threshold ``lambda`` (the
+max or a percentile of that ReLU's activations on calibration data, per layer or per channel)
+and emit spikes of amplitude ``lambda``. A spike train's rate times ``lambda`` then
+approximates the ANN activation; this is data-based weight normalisation (Diehl et al. 2015;
+Rueckauer et al. 2017) expressed without rewriting the weights, which keeps residual additions
+and channel-wise scales exact. Neurons start at ``v_init * threshold`` (0.5 halves the
+quantisation error of a rate code) and reset by subtraction unless ``reset="zero"``.
+
+Feed-forward layers run one at a time over the whole time window: all T steps of a linear op are
+one batched matmul/convolution, then a compiled kernel scans the neurons over T.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from neurosim.convert.ir import LINEAR_OPS, Graph, Node
+from neurosim.convert.ops import apply_linear, event_fanout, fanout
+from neurosim.neurons.lif import IFParams, LIFParams, LIFState, lif_run
+
+#: Energy per operation assumed by :meth:`SpikingNetwork.energy` (Horowitz, ISSCC 2014, 45 nm):
+#: a 32-bit floating-point multiply-accumulate, and a 32-bit floating-point addition (the
+#: accumulate a synaptic event costs).
+ENERGY_MAC_PJ = 4.6
+ENERGY_AC_PJ = 0.9
+_ELEMENT_BUDGET = 24_000_000  # elements per layer tensor in one simulation chunk
+
+
+@dataclass(frozen=True)
+class ConversionOptions:
+    normalization: float | str = 99.99  # "max" or a percentile
+    granularity: str = "layer"          # or "channel"
+    neuron: str = "if"                  # or "lif"
+    lif_tau_steps: float = 100.0        # membrane time constant in steps for neuron="lif"
+    reset: str = "subtract"             # or "zero"
+    encoding: str = "constant"          # or "poisson" (Bernoulli spikes with p = x / max)
+    decoding: str = "membrane"          # or "count"
+    v_init: float = 0.5
+    backend: str = "cpu"
+    seed: int = 0
+
+
+def ann_forward(graph: Graph, x: torch.Tensor, record: set[str] | None = None) -> tuple:
+    """Run the IR as the ANN; returns the output and the recorded node values."""
+    values = {graph.nodes[0].name: x}
+    kept = {}
+    for node in graph.nodes[1:]:
+        ins = [values[i] for i in node.inputs]
+        if node.op in LINEAR_OPS:
+            out = apply_linear(node, ins)
+        elif node.op == "relu":
+            out = torch.relu(ins[0])
+        else:  # maxpool
+            p = node.params
+            out = torch.nn.functional.max_pool2d(ins[0], p["kernel"], p["stride"], p["padding"],
+                                                 p["dilation"])
+        values[node.name] = out
+        if record and node.name in record:
+            kept[node.name] = out
+    return values[graph.output], kept
+
+
+class SpikingNetwork:
+    """A converted classifier. Build with :func:`neurosim.convert`."""
+
+    def __init__(self, graph: Graph, scales: dict[str, np.ndarray], output_scale: float,
+                 input_scale: float, options: ConversionOptions, input_shape: tuple) -> None:
+        self.graph = graph
+        self.scales = scales
+        self.output_scale = output_scale
+        self.input_scale = input_scale
+        self.options = options
+        self.input_shape = tuple(input_shape)
+        self.neuron_layers = [n.name for n in graph.nodes if n.op == "relu"]
+
+    # -- ANN side ------------------------------------------------------------------------------
+    def ann_logits(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return ann_forward(self.graph, x.to(torch.float32))[0]
+
+    # -- neurons -------------------------------------------------------------------------------
+    def _neuron_params(self) -> LIFParams:
+        reset = "subtract" if self.options.reset == "subtract" else "value"
+        if self.options.neuron == "if":
+            return IFParams(tau_m_s=1.0, v_th=1.0, v_reset=0.0, reset=reset)
+        decay = math.exp(-1.0 / self.options.lif_tau_steps)
+        return LIFParams(tau_m_s=self.options.lif_tau_steps, v_th=1.0, v_reset=0.0,
+                         r_m=1.0 / (1.0 - decay), reset=reset)
+
+    def _scale_view(self, name: str, dims: int) -> torch.Tensor:
+        scale = torch.as_tensor(self.scales[name], dtype=torch.float32)
+        return scale.reshape((1, -1) + (1,) * (dims - 2)) if scale.ndim else scale
+
+    def _if_layer(self, node: Node, currents: torch.Tensor, n_steps: int,
+                  state: LIFState | None = None) -> tuple[torch.Tensor, LIFState]:
+        """IF neurons over T steps: currents (T*B, ...) -> spikes of amplitude lambda."""
+        scale = self._scale_view(node.name, currents.dim())
+        normalised = (currents / scale).reshape(n_steps, -1).numpy()
+        if state is None:
+            state = LIFState.initial(normalised.shape[1], self._neuron_params(), np.float32,
+                                     v0=self.options.v_init)
+        run = lif_run(normalised, self._neuron_params(), 1.0, state, dtype=np.float32,
+                      backend=self.options.backend)
+        spikes = torch.from_numpy(run.spikes.reshape(currents.shape).astype(np.float32))
+        return spikes * scale, run.state
+
+    def _maxpool(self, node: Node, spikes: torch.Tensor, n_steps: int,
+                 counts: np.ndarray | None = None) -> tuple[torch.Tensor, np.ndarray]:
+        from neurosim.backends import get_backend
+
+        p = node.params
+        shape = spikes.shape  # (T*B, C, H, W)
+        maps = spikes.reshape(n_steps, -1, shape[-2], shape[-1]).numpy()
+        if counts is None:
+            counts = np.zeros(maps.shape[1:], np.int32)
+        out_shape = (n_steps, maps.shape[1]) + tuple(node.shape[-2:])
+        out = np.empty(out_shape, np.float32)
+        get_backend(self.options.backend).maxpool_gate(
+            np.ascontiguousarray(maps), *(np.asarray(p[k], np.int64) for k in
+                                          ("kernel", "stride", "padding", "dilation")),
+            counts, out)
+        return torch.from_numpy(out).reshape((shape[0], shape[1]) + tuple(node.shape[-2:])), counts
+
+    def _encode(self, x: torch.Tensor, n_steps: int, generator: torch.Generator | None):
+        """Input for every step, (T*B, ...): the image itself, or Bernoulli spikes."""
+        if self.options.encoding == "constant":
+            return x.unsqueeze(0).expand((n_steps,) + tuple(x.shape)).reshape(
+                (-1,) + tuple(x.shape[1:]))
+        prob = (x / self.input_scale).clamp(0, 1)
+        draws = torch.rand((n_steps,) + tuple(x.shape), generator=generator)
+        return ((draws < prob).to(torch.float32) * self.input_scale).reshape(
+            (-1,) + tuple(x.shape[1:]))
+
+    # -- simulation ----------------------------------------------------------------------------
+    def _simulate_chunk(self, x: torch.Tensor, n_steps: int, stats: dict,
+                        generator: torch.Generator | None) -> torch.Tensor:
+        """Layer-at-a-time; returns the output currents (T, B, K)."""
+        batch = x.shape[0]
+        first = self.graph.nodes[0].name
+        values = {first: self._encode(x, n_steps, generator)}
+        self._count_ops(first, values[first], self.options.encoding != "constant", stats)
+        for node in self.graph.nodes[1:]:
+            ins = [values[i] for i in node.inputs]
+            if node.op in LINEAR_OPS:
+                out = apply_linear(node, ins)
+            elif node.op == "relu":
+                out, _ = self._if_layer(node, ins[0], n_steps)
+                stats["spikes"][node.name] = stats["spikes"].get(node.name, 0.0) + float(
+                    (out != 0).sum())
+                self._count_ops(node.name, out, True, stats)
+            else:
+                out, _ = self._maxpool(node, ins[0], n_steps)
+            values[node.name] = out
+            for name in node.inputs:  # free what no later node reads
+                if all(name not in later.inputs for later in
+                       self.graph.nodes[self.graph.nodes.index(node) + 1:]) and \
+                        name != self.graph.output:
+                    values.pop(name, None)
+        return values[self.graph.output].reshape((n_steps, batch, -1))
+
+    def _count_ops(self, source: str, values: torch.Tensor, spiking: bool, stats: dict) -> None:
+        """SynOps: events x their fan-out to the next neuron layer; an analog input (constant-
+        current encoding) costs its dense MACs in every step instead."""
+        fan = stats["fanout"].get(source)
+        if fan is None:
+            fan = stats["fanout"][source] = event_fanout(self.graph, source).to(torch.float32)
+        if spiking:
+            stats["synops"] += float(((values != 0).to(torch.float32) * fan).sum())
+        else:
+            stats["snn_macs"] += float(fan.sum()) * values.shape[0]
+
+    def simulate(self, x: Any, timesteps: int, *, batch_size: int | None = None) -> dict:
+        """Simulate ``timesteps`` steps for inputs ``x`` (N, ...).
+
+        Returns a dict with ``membrane`` (T, N, K): the output layer's accumulated potential
+        after each step, ``counts`` (T, N, K) when decoding by spike count, per-layer
+        ``spikes``, ``synops`` and ``snn_macs`` (operations of layers fed by analog values).
+        """
+        x = _as_inputs(x, self.input_shape)
+        n_steps = int(timesteps)
+        if n_steps <= 0:
+            raise ValueError(f"timesteps must be > 0, got {timesteps}")
+        if batch_size is None:
+            largest = max(math.prod(n.shape) for n in self.graph.nodes if n.shape)
+            batch_size = max(1, _ELEMENT_BUDGET // (n_steps * max(largest, 1)))
+        generator = torch.Generator().manual_seed(self.options.seed)
+        stats: dict[str, Any] = {"spikes": {}, "synops": 0.0, "snn_macs": 0.0, "fanout": {}}
+        membranes, counts = [], []
+        with torch.no_grad():
+            for lo in range(0, len(x), batch_size):
+                currents = self._simulate_chunk(x[lo:lo + batch_size], n_steps, stats,
+                                                generator)
+                membranes.append(torch.cumsum(currents.to(torch.float64), dim=0))
+                if self.options.decoding == "count":
+                    counts.append(self._output_counts(currents))
+        result = {"membrane": torch.cat(membranes, dim=1).numpy(), "spikes": stats["spikes"],
+                  "synops": stats["synops"], "snn_macs": stats["snn_macs"],
+                  "timesteps": n_steps, "samples": len(x)}
+        if counts:
+            result["counts"] = np.concatenate(counts, axis=1)
+        return result
+
+    def _output_counts(self, currents: torch.Tensor) -> np.ndarray:
+        """Cumulative spike counts (T, B, K) of IF output neurons with threshold = the output
+        scale (at most one spike per step, like every neuron here)."""
+        n_steps = currents.shape[0]
+        normalised = (currents / self.output_scale).reshape(n_steps, -1).to(torch.float32)
+        state = LIFState.initial(normalised.shape[1], self._neuron_params(), np.float32,
+                                 v0=self.options.v_init)
+        run = lif_run(normalised.numpy(), self._neuron_params(), 1.0, state, dtype=np.float32,
+                      backend=self.options.backend)
+        return np.cumsum(run.spikes, axis=0).reshape(currents.shape)
+
+    def decode(self, result: dict, timesteps: int) -> np.ndarray:
+        """Class indices after ``timesteps`` steps (<= the simulated steps)."""
+        membrane = result["membrane"][timesteps - 1]
+        if self.options.decoding == "count":
+            counts = result["counts"][timesteps - 1]
+            low = membrane.min(axis=1, keepdims=True)
+            span = membrane.max(axis=1, keepdims=True) - low + 1e-12
+            return np.argmax(counts + 0.5 * (membrane - low) / span, axis=1)  # ties: membrane
+        return np.argmax(membrane, axis=1)
+
+    def predict(self, x: Any, timesteps: int = 32) -> np.ndarray:
+        """Class indices after ``timesteps`` steps."""
+        return self.decode(self.simulate(x, timesteps), timesteps)
+
+    # -- single steps (the reference for the layer-at-a-time run) --------------------------------
+    def simulate_stepwise(self, x: Any, timesteps: int) -> np.ndarray:
+        """The same network, one time step at a time through all layers; returns the
+        accumulated output membrane (T, N, K). Slow: for tests and teaching."""
+        x = _as_inputs(x, self.input_shape)
+        generator = torch.Generator().manual_seed(self.options.seed)
+        encoded = self._encode(x, timesteps, generator).reshape((timesteps,) + tuple(x.shape))
+        states: dict[str, Any] = {}
+        membrane = None
+        out = []
+        with torch.no_grad():
+            for t in range(timesteps):
+                values = {self.graph.nodes[0].name: encoded[t]}
+                for node in self.graph.nodes[1:]:
+                    ins = [values[i] for i in node.inputs]
+                    if node.op in LINEAR_OPS:
+                        values[node.name] = apply_linear(node, ins)
+                    elif node.op == "relu":
+                        values[node.name], states[node.name] = self._if_layer(
+                            node, ins[0], 1, states.get(node.name))
+                    else:
+                        values[node.name], states[node.name] = self._maxpool(
+                            node, ins[0], 1, states.get(node.name))
+                current = values[self.graph.output].reshape(len(x), -1).to(torch.float64)
+                membrane = current if membrane is None else membrane + current
+                out.append(membrane.clone())
+        return torch.stack(out).numpy()
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def evaluate(self, x: Any, y: Any, timesteps: Any = (8, 16, 32, 64), *,
+                 batch_size: int | None = None) -> dict[str, Any]:
+        """Accuracy at every requested T from one simulation of max(T) steps, with the ANN's
+        accuracy, ANN/SNN agreement, firing rate per layer and SynOps vs the ANN's MACs."""
+        x = _as_inputs(x, self.input_shape)
+        y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y).astype(np.int64)
+        steps = sorted({int(t) for t in np.atleast_1d(timesteps)})
+        if not steps or steps[0] <= 0:
+            raise ValueError(f"timesteps must be positive integers, got {timesteps}")
+        if len(y) != len(x):
+            raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+        ann_pred = self.ann_logits(x).argmax(dim=1).numpy()
+        result = self.simulate(x, steps[-1], batch_size=batch_size)
+        by_t = {}
+        for t in steps:
+            pred = self.decode(result, t)
+            by_t[t] = {"accuracy": float(np.mean(pred == y)),
+                       "agreement": float(np.mean(pred == ann_pred))}
+        ann_macs = self.ann_macs()
+        n_neurons = {n.name: math.prod(n.shape) for n in self.graph.nodes if n.op == "relu"}
+        rates = {name: result["spikes"].get(name, 0.0) / (n_neurons[name] * len(x) * steps[-1])
+                 for name in self.neuron_layers}
+        synops = result["synops"] / len(x)
+        snn_macs = result["snn_macs"] / len(x)
+        return {
+            "ann_accuracy": float(np.mean(ann_pred == y)),
+            "snn_accuracy": {t: v["accuracy"] for t, v in by_t.items()},
+            "agreement": {t: v["agreement"] for t, v in by_t.items()},
+            "firing_rates": rates,
+            "synops_per_sample": synops,
+            "snn_macs_per_sample": snn_macs,
+            "ann_macs_per_sample": ann_macs,
+            "timesteps_simulated": steps[-1],
+            "energy": self.energy(synops, snn_macs, ann_macs),
+            "samples": len(x),
+        }
+
+    def ann_macs(self) -> float:
+        macs = 0.0
+        for node in self.graph.nodes:
+            if node.op in ("linear", "conv", "affine"):
+                shape = self.graph.node(node.inputs[0]).shape
+                macs += float(fanout(node, tuple(shape)).sum())
+        return macs
+
+    @staticmethod
+    def energy(synops: float, snn_macs: float, ann_macs: float) -> dict[str, float]:
+        """Energy per sample in nJ, assuming ENERGY_AC_PJ per synaptic event and ENERGY_MAC_PJ
+        per MAC (45 nm figures; real hardware differs, ratios are what this indicates)."""
+        snn = (synops * ENERGY_AC_PJ + snn_macs * ENERGY_MAC_PJ) / 1e3
+        ann = ann_macs * ENERGY_MAC_PJ / 1e3
+        return {"snn_nj": snn, "ann_nj": ann, "ratio_snn_over_ann": snn / ann if ann else
+                float("nan"), "assumed_mac_pj": ENERGY_MAC_PJ, "assumed_ac_pj": ENERGY_AC_PJ}
+
+
+def _as_inputs(x: Any, input_shape: tuple) -> torch.Tensor:
+    x = torch.as_tensor(x.cpu() if isinstance(x, torch.Tensor) else np.asarray(x),
+                        dtype=torch.float32)
+    if tuple(x.shape[1:]) != tuple(input_shape):
+        raise ValueError(f"x must have shape (N, {', '.join(map(str, input_shape))}), got "
+                         f"{tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError("x must be finite (no NaN or infinity)")
+    return x

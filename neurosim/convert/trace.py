@@ -1,0 +1,179 @@
+"""Step 1: capture the model's graph with ``torch.export`` on an example input.
+
+Export (unlike plain ``torch.fx`` symbolic tracing) runs the model's Python with a real input,
+so ``forward`` methods that check shapes or branch on them trace fine. The ATen graph is
+translated node by node into the IR; any operation without a translation stops conversion with a
+:class:`ConversionError` naming the operation, its module path and what is supported.
+"""
+
+from __future__ import annotations
+
+import copy
+import operator
+from typing import Any
+
+import numpy as np
+import torch
+
+from neurosim.convert.ir import ConversionError, Graph, Node
+
+aten = torch.ops.aten
+
+SUPPORTED = (
+    "Linear, Conv1d/Conv2d (stride, padding, dilation, groups, bias), ReLU (module, F.relu, "
+    "torch.relu, .relu()), AvgPool2d, AdaptiveAvgPool2d, MaxPool2d, BatchNorm1d/2d, Dropout, "
+    "Flatten / flatten / view / reshape, Identity, residual addition, mean over H and W"
+)
+
+
+def _np(t: torch.Tensor | None) -> np.ndarray | None:
+    return None if t is None else t.detach().cpu().to(torch.float64).numpy()
+
+
+def _pair(v: Any, dims: int) -> tuple:
+    if isinstance(v, (list, tuple)):
+        return tuple(int(x) for x in v) if len(v) == dims else tuple(int(v[0]) for _ in
+                                                                    range(dims))
+    return tuple(int(v) for _ in range(dims))
+
+
+def export_graph(model: torch.nn.Module, example: torch.Tensor) -> Graph:
+    """Export a copy of ``model`` in eval mode (the user's model is not touched)."""
+    model_copy = copy.deepcopy(model).eval()
+    try:
+        exported = torch.export.export(model_copy, (example,))
+    except Exception as exc:
+        raise ConversionError(f"torch.export could not capture the model: {exc}") from exc
+    exported = exported.run_decompositions({}) if hasattr(exported, "run_decompositions") \
+        else exported
+    return _translate(exported)
+
+
+def _module_path(fx_node) -> str:
+    stack = fx_node.meta.get("nn_module_stack") or {}
+    if not stack:
+        return "<forward>"
+    path, kind = list(stack.values())[-1]
+    kind_name = getattr(kind, "__name__", str(kind)).split(".")[-1]
+    return f"{path or '<root>'} ({kind_name})"
+
+
+def _translate(exported) -> Graph:
+    sig = exported.graph_signature
+    params = {**sig.inputs_to_parameters, **sig.inputs_to_buffers}
+    state = {**exported.state_dict, **getattr(exported, "constants", {})}
+    values: dict[str, Any] = {}  # fx name -> tensor for parameters / constants
+    nodes: list[Node] = []
+    alias: dict[str, str] = {}  # fx name -> IR name (for no-op nodes)
+    user_inputs = list(sig.user_inputs)
+    output_name = None
+
+    def ref(arg) -> str:
+        return alias.get(arg.name, arg.name)
+
+    for fx in exported.graph_module.graph.nodes:
+        val = fx.meta.get("val")
+        if isinstance(val, (tuple, list)):  # BatchNorm returns (output, stats...)
+            val = val[0]
+        shape = tuple(val.shape[1:]) if hasattr(val, "shape") else ()
+        if fx.op == "placeholder":
+            if fx.name in params:
+                values[fx.name] = state[params[fx.name]]
+            elif fx.name in user_inputs:
+                nodes.append(Node(fx.name, "input", [], shape=shape))
+            else:
+                raise ConversionError(f"unexpected graph input {fx.name}")
+            continue
+        if fx.op == "output":
+            outs = fx.args[0]
+            if len(outs) != 1:
+                raise ConversionError("the model must return a single tensor of class scores")
+            output_name = ref(outs[0])
+            continue
+        module = _module_path(fx)
+        target = fx.target
+        args = fx.args
+
+        def w(i):
+            return values[args[i].name] if len(args) > i and args[i] is not None else None
+
+        def add(op, inputs, **p):
+            nodes.append(Node(fx.name, op, [ref(a) for a in inputs], p, module, shape))
+
+        if target is aten.linear.default:
+            add("linear", [args[0]], weight=_np(w(1)), bias=_np(w(2)))
+        elif target in (aten.conv2d.default, aten.conv1d.default, aten.convolution.default):
+            dims = w(1).dim() - 2
+            if target is aten.convolution.default:
+                stride, padding, dilation, transposed, _, groups = args[3:9]
+                if transposed:
+                    raise ConversionError(f"transposed convolution at {module} is not supported; "
+                                          f"supported: {SUPPORTED}")
+            else:
+                stride, padding, dilation, groups = (list(args[3:7]) + [1, 0, 1, 1][len(
+                    args[3:7]):])
+            if isinstance(padding, str):
+                raise ConversionError(f"padding={padding!r} at {module}: use integer padding")
+            add("conv", [args[0]], weight=_np(w(1)), bias=_np(w(2)), dims=dims,
+                stride=_pair(stride, dims), padding=_pair(padding, dims),
+                dilation=_pair(dilation, dims), groups=int(groups))
+        elif target in (aten.relu.default, aten.relu_.default):
+            add("relu", [args[0]])
+        elif target in (aten._native_batch_norm_legit_no_training.default,
+                        aten.batch_norm.default, aten._native_batch_norm_legit.default):
+            if target is aten.batch_norm.default:
+                gamma, beta, mean, var = w(1), w(2), w(3), w(4)
+                eps = args[7]
+            elif target is aten._native_batch_norm_legit.default:
+                gamma, beta, mean, var = w(1), w(2), w(3), w(4)
+                eps = args[7]
+            else:
+                gamma, beta, mean, var = w(1), w(2), w(3), w(4)
+                eps = args[6]
+            scale = _np(gamma) / np.sqrt(_np(var) + eps) if gamma is not None else \
+                1.0 / np.sqrt(_np(var) + eps)
+            shift = (_np(beta) if beta is not None else 0.0) - _np(mean) * scale
+            add("affine", [args[0]], scale=scale, shift=shift)
+        elif target is operator.getitem:
+            alias[fx.name] = ref(args[0])  # the BatchNorm output tuple: element 0
+        elif target in (aten.dropout.default, aten.clone.default, aten.alias.default,
+                        aten.contiguous.default, aten.detach.default) or (
+                target is aten.native_dropout.default):
+            alias[fx.name] = ref(args[0])
+        elif target in (aten.view.default, aten.reshape.default, aten._unsafe_view.default,
+                        aten.flatten.using_ints):
+            add("reshape", [args[0]])
+        elif target in (aten.avg_pool2d.default,):
+            kernel = _pair(args[1], 2)
+            stride = _pair(args[2] if len(args) > 2 and args[2] else kernel, 2)
+            padding = _pair(args[3] if len(args) > 3 else 0, 2)
+            if (len(args) > 4 and args[4]) or (len(args) > 6 and args[6] is not None):
+                raise ConversionError(f"AvgPool2d with ceil_mode or divisor_override at {module}")
+            add("avgpool", [args[0]], kernel=kernel, stride=stride, padding=padding,
+                count_include_pad=bool(args[5]) if len(args) > 5 else True)
+        elif target in (aten.adaptive_avg_pool2d.default, aten._adaptive_avg_pool2d.default):
+            add("adaptive_avgpool", [args[0]], output_size=_pair(args[1], 2))
+        elif target is aten.mean.dim and list(args[1]) in ([2, 3], [-2, -1], [3, 2]):
+            add("adaptive_avgpool", [args[0]], output_size=(1, 1),
+                keepdim=bool(args[2]) if len(args) > 2 else False)
+        elif target in (aten.max_pool2d.default, aten.max_pool2d_with_indices.default):
+            kernel = _pair(args[1], 2)
+            stride = _pair(args[2] if len(args) > 2 and args[2] else kernel, 2)
+            padding = _pair(args[3] if len(args) > 3 else 0, 2)
+            dilation = _pair(args[4] if len(args) > 4 else 1, 2)
+            if len(args) > 5 and args[5]:
+                raise ConversionError(f"MaxPool2d with ceil_mode=True at {module}")
+            add("maxpool", [args[0]], kernel=kernel, stride=stride, padding=padding,
+                dilation=dilation)
+        elif target in (aten.add.Tensor, aten.add_.Tensor) and all(
+                hasattr(a, "name") and a.name not in values for a in args[:2]):
+            if len(args) > 2 or fx.kwargs.get("alpha", 1) != 1:
+                raise ConversionError(f"addition with alpha at {module}")
+            add("add", [args[0], args[1]])
+        else:
+            raise ConversionError(
+                f"unsupported operation {getattr(target, '__name__', target)} at {module}; "
+                f"supported: {SUPPORTED}")
+    if output_name is None:
+        raise ConversionError("the exported graph has no output")
+    return Graph(nodes, output_name)
