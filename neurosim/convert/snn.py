@@ -155,6 +155,9 @@ class SpikingNetwork:
                 stats["spikes"][node.name] = stats["spikes"].get(node.name, 0.0) + float(
                     (out != 0).sum())
                 self._count_ops(node.name, out, True, stats)
+                if node.name in stats["record"]:  # mean spike value = rate x amplitude
+                    stats["recorded"].setdefault(node.name, []).append(
+                        out.reshape((n_steps, batch) + tuple(out.shape[1:])).mean(dim=0))
             else:
                 out, _ = self._maxpool(node, ins[0], n_steps)
             values[node.name] = out
@@ -176,12 +179,15 @@ class SpikingNetwork:
         else:
             stats["snn_macs"] += float(fan.sum()) * values.shape[0]
 
-    def simulate(self, x: Any, timesteps: int, *, batch_size: int | None = None) -> dict:
+    def simulate(self, x: Any, timesteps: int, *, batch_size: int | None = None,
+                 record: tuple[str, ...] = ()) -> dict:
         """Simulate ``timesteps`` steps for inputs ``x`` (N, ...).
 
         Returns a dict with ``membrane`` (T, N, K): the output layer's accumulated potential
         after each step, ``counts`` (T, N, K) when decoding by spike count, per-layer
-        ``spikes``, ``synops`` and ``snn_macs`` (operations of layers fed by analog values).
+        ``spikes``, ``synops`` and ``snn_macs`` (operations of layers fed by analog values), and
+        for the neuron layers named in ``record`` their mean spike value (rate x threshold)
+        per neuron, comparable with the ANN's activations.
         """
         x = _as_inputs(x, self.input_shape)
         n_steps = int(timesteps)
@@ -191,7 +197,8 @@ class SpikingNetwork:
             largest = max(math.prod(n.shape) for n in self.graph.nodes if n.shape)
             batch_size = max(1, _ELEMENT_BUDGET // (n_steps * max(largest, 1)))
         generator = torch.Generator().manual_seed(self.options.seed)
-        stats: dict[str, Any] = {"spikes": {}, "synops": 0.0, "snn_macs": 0.0, "fanout": {}}
+        stats: dict[str, Any] = {"spikes": {}, "synops": 0.0, "snn_macs": 0.0, "fanout": {},
+                                 "record": set(record), "recorded": {}}
         membranes, counts = [], []
         with torch.no_grad():
             for lo in range(0, len(x), batch_size):
@@ -205,6 +212,7 @@ class SpikingNetwork:
                   "timesteps": n_steps, "samples": len(x)}
         if counts:
             result["counts"] = np.concatenate(counts, axis=1)
+        result["rates"] = {k: torch.cat(v).numpy() for k, v in stats["recorded"].items()}
         return result
 
     def _output_counts(self, currents: torch.Tensor) -> np.ndarray:

@@ -94,11 +94,11 @@ def _translate(exported) -> Graph:
         target = fx.target
         args = fx.args
 
-        def w(i):
+        def w(i, args=args):
             return values[args[i].name] if len(args) > i and args[i] is not None else None
 
-        def add(op, inputs, **p):
-            nodes.append(Node(fx.name, op, [ref(a) for a in inputs], p, module, shape))
+        def add(op, inputs, _name=fx.name, _module=module, _shape=shape, **p):
+            nodes.append(Node(_name, op, [ref(a) for a in inputs], p, _module, _shape))
 
         if target is aten.linear.default:
             add("linear", [args[0]], weight=_np(w(1)), bias=_np(w(2)))
