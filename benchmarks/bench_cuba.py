@@ -34,12 +34,18 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(RESULTS / "cuba_scaling"))
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of an existing result file for the other sizes")
     args = parser.parse_args()
     rows = []
+    if args.merge and Path(args.out + ".json").exists():
+        old = json.loads(Path(args.out + ".json").read_text())["rows"]
+        rows = [r for r in old if r["neurons"] not in args.sizes]
     for n in args.sizes:
         compare = "brian2" if n <= args.brian2_max else None
         row = bench_cuba(n, args.duration, compare=compare, repeats=args.repeats)
         rows.append(row)
+        rows.sort(key=lambda r: r["neurons"])
         line = (f"N={n:>9,}: neurosim {row['neurosim_s']:.3f} s, "
                 f"{row['neuron_updates_per_s']:.3g} updates/s, "
                 f"{row['synaptic_events_per_s']:.3g} events/s, {row['neurosim_rate_hz']:.2f} Hz")

@@ -123,3 +123,45 @@ def bench_cuba(n: int, duration_s: float, *, compare: str | None = "brian2", see
             / best["brian2_rate_hz"],
         })
     return result
+
+
+def _best_time(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench_convert(model: Any, x: Any, calibration: Any, *, timesteps: int = 32,
+                  compare: str | None = "snntorch", repeats: int = 3) -> dict[str, Any]:
+    """Images per second of the converted network in neurosim, in snnTorch (``snn.Leaky``,
+    beta 1, reset by subtraction, ``nn.MaxPool2d`` on spikes, constant input, same T and batch,
+    a Python loop over steps as snnTorch runs) and of the ANN itself, on one batch ``x``."""
+    import torch
+
+    from neurosim.convert import convert
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    x = torch.as_tensor(x, dtype=torch.float32)
+    snn = convert(model, calibration)
+    snn.simulate(x[:4], timesteps)  # compile the kernels
+    ours = _best_time(lambda: snn.simulate(x, timesteps), repeats)
+    with torch.no_grad():
+        model.eval()
+        model(x[:4])
+        ann = _best_time(lambda: model(x), repeats)
+    result = {"batch": len(x), "timesteps": timesteps,
+              "neurosim_images_per_s": len(x) / ours, "ann_images_per_s": len(x) / ann,
+              "neurosim_s": ours, "ann_s": ann, "threads": torch.get_num_threads()}
+    if compare == "snntorch":
+        from neurosim.interop.snntorch import to_snntorch
+
+        peer = to_snntorch(snn, maxpool="plain")
+        with torch.no_grad():
+            peer(x[:4], 2)
+            theirs = _best_time(lambda: peer(x, timesteps), repeats)
+        result.update(snntorch_images_per_s=len(x) / theirs, snntorch_s=theirs,
+                      speedup=theirs / ours)
+    return result

@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import sys
+from pathlib import Path
 from typing import Any
 
 import neurosim
@@ -64,12 +65,96 @@ class UserError(Exception):
     """A mistake in the command line: reported in one line, no traceback."""
 
 
+def _load_cli_model(args: argparse.Namespace):
+    from neurosim import zoo
+
+    model = zoo.load_model(args.model, weights=args.weights, args_json=args.model_args,
+                           trust_pickle=args.trust_pickle)
+    name = Path(args.model).stem
+    dataset = args.dataset or zoo.DATASET.get(name)
+    if dataset is None:
+        raise UserError("--dataset is needed for a model that is not a shipped one")
+    return model, dataset
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    import torch
+
+    from neurosim import plot
+    from neurosim.convert import convert
+    from neurosim.datasets import load
+
+    model, dataset = _load_cli_model(args)
+    data = load(dataset, flat=False, seed=args.seed)
+    timesteps = _timesteps(args.timesteps)
+    calib = torch.from_numpy(data.x_train[: args.calibration])
+    options = {"normalization": _normalization(args.normalization),
+               "granularity": args.granularity, "neuron": args.neuron,
+               "encoding": args.encoding, "decoding": args.decoding, "reset": args.reset,
+               "backend": args.backend, "seed": args.seed}
+    try:
+        snn = convert(model, calib, **options)
+    except RuntimeError as exc:
+        raise UserError(str(exc)) from exc
+    n = len(data.x_test) if args.samples is None else min(args.samples, len(data.x_test))
+    result = snn.evaluate(data.x_test[:n], data.y_test[:n], timesteps)
+    report = {"model": args.model, "dataset": dataset, "samples": n, "options": options,
+              "ann_accuracy": result["ann_accuracy"],
+              "snn_accuracy": result["snn_accuracy"], "agreement": result["agreement"],
+              "synops": result["synops_per_sample"], "ann_macs": result["ann_macs_per_sample"],
+              "snn_macs": result["snn_macs_per_sample"], "firing_rates": result["firing_rates"],
+              "energy": result["energy"]}
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        plot.accuracy_vs_timesteps(result["snn_accuracy"], result["ann_accuracy"],
+                                   title=f"{Path(args.model).stem}: SNN accuracy vs T").savefig(
+            out / "accuracy_vs_timesteps.png", dpi=120)
+        plot.layer_rates(result["firing_rates"], title="Firing rate per layer").savefig(
+            out / "layer_rates.png", dpi=120)
+        (out / "convert.json").write_text(json.dumps(report, indent=2))
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{args.model} on {dataset} ({n} test images): ANN accuracy "
+          f"{100 * report['ann_accuracy']:.2f}%")
+    for t, acc in report["snn_accuracy"].items():
+        print(f"  T = {t:>4}: SNN {100 * acc:.2f}%  (agreement with ANN "
+              f"{100 * report['agreement'][t]:.2f}%)")
+    print(f"  SynOps per image {report['synops']:.3g} (+ {report['snn_macs']:.3g} input MACs) "
+          f"vs ANN MACs {report['ann_macs']:.3g} at T = {max(report['snn_accuracy'])}")
+    return 0
+
+
+def _timesteps(text: str) -> list[int]:
+    try:
+        steps = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise UserError(f"--timesteps must be integers separated by commas, got {text!r}") \
+            from None
+    if not steps or min(steps) <= 0:
+        raise UserError(f"--timesteps must be positive, got {text!r}")
+    return steps
+
+
+def _normalization(text: str):
+    if text == "max":
+        return "max"
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"--normalization must be 'max' or a percentile, got {text!r}") \
+            from None
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from neurosim.benchmarking import bench_cuba
 
+    if args.what == "convert":
+        return _bench_convert(args)
     if args.what != "cuba":
-        raise UserError(f"unknown benchmark {args.what!r}; available: cuba")
-    compare = None if args.compare == "none" else args.compare
+        raise UserError(f"unknown benchmark {args.what!r}; available: cuba, convert")
+    compare = None if args.compare == "none" else (args.compare or "brian2")
     result = bench_cuba(args.neurons, args.duration, compare=compare, seed=args.seed,
                         backend=args.backend)
     if args.json:
@@ -83,6 +168,34 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                  f"({result['brian2_rate_hz']:.2f} Hz, {result['brian2_threads']} thread(s)) "
                  f"-> speedup {result['speedup']:.1f}x")
     print(line)
+    return 0
+
+
+def _bench_convert(args: argparse.Namespace) -> int:
+    import torch
+
+    from neurosim.benchmarking import bench_convert
+    from neurosim.datasets import load
+
+    if args.model is None:
+        raise UserError("bench convert needs --model")
+    model, dataset = _load_cli_model(args)
+    data = load(dataset, flat=False)
+    x = torch.from_numpy(data.x_test[: args.batch])
+    calib = torch.from_numpy(data.x_train[:1000])
+    compare = None if args.compare == "none" else "snntorch"
+    result = bench_convert(model, x, calib, timesteps=args.timesteps, compare=compare)
+    result["model"] = args.model
+    if args.json:
+        print(json.dumps(result))
+    else:
+        line = (f"{args.model}, T = {args.timesteps}, batch {len(x)}: neurosim "
+                f"{result['neurosim_images_per_s']:.1f} images/s, ANN "
+                f"{result['ann_images_per_s']:.0f} images/s")
+        if compare:
+            line += (f", snnTorch {result['snntorch_images_per_s']:.1f} images/s -> speedup "
+                     f"{result['speedup']:.1f}x")
+        print(line)
     return 0
 
 
@@ -175,15 +288,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
     p.set_defaults(func=_cmd_simulate)
 
-    p = sub.add_parser("bench", help="benchmarks against peer simulators",
-                       epilog="example:\n  neurosim bench cuba --neurons 4000 --duration 1 "
-                              "--compare brian2 --json",
+    def model_args(p: argparse.ArgumentParser, required: bool) -> None:
+        p.add_argument("--model", required=required,
+                       help="shipped name or checkpoint (models/mnist_cnn.pt), module:Class "
+                            "(with --weights, --model-args), a .pt2 torch.export file, or a "
+                            "pickled module (with --trust-pickle)")
+        p.add_argument("--weights", help="state-dict file for --model module:Class")
+        p.add_argument("--model-args", help="constructor arguments as JSON (list or object)")
+        p.add_argument("--trust-pickle", action="store_true",
+                       help="allow loading a whole pickled module (runs code from the file)")
+        p.add_argument("--dataset", choices=["digits", "mnist"], help="test data (default: "
+                       "the shipped model's)")
+
+    p = sub.add_parser("convert", help="convert a trained PyTorch classifier to a spiking "
+                       "network and compare accuracy",
+                       epilog="examples:\n  neurosim convert --model digits_cnn\n"
+                              "  neurosim convert --model models/mnist_cnn.pt --timesteps "
+                              "8,16,32,64 --out out/convert --json\n"
+                              "  neurosim convert --model mypkg.nets:Net --weights net.pt "
+                              "--model-args '[10]' --dataset mnist",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     common(p)
-    p.add_argument("what", help="benchmark: cuba")
+    model_args(p, required=True)
+    p.add_argument("--timesteps", default="8,16,32,64", help="comma-separated T values")
+    p.add_argument("--normalization", default="99.99", help="'max' or a percentile")
+    p.add_argument("--granularity", choices=["layer", "channel"], default="layer")
+    p.add_argument("--neuron", choices=["if", "lif"], default="if")
+    p.add_argument("--reset", choices=["subtract", "zero"], default="subtract")
+    p.add_argument("--encoding", choices=["constant", "poisson"], default="constant")
+    p.add_argument("--decoding", choices=["membrane", "count"], default="membrane")
+    p.add_argument("--calibration", type=_positive_int, default=2000,
+                   help="training images used to set thresholds")
+    p.add_argument("--samples", type=_positive_int, default=None,
+                   help="test images to evaluate (default: all)")
+    p.add_argument("--out", default=None, help="folder for plots and JSON")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
+    p.set_defaults(func=_cmd_convert)
+
+    p = sub.add_parser("bench", help="benchmarks against peer simulators",
+                       epilog="examples:\n  neurosim bench cuba --neurons 4000 --duration 1 "
+                              "--compare brian2 --json\n  neurosim bench convert --model "
+                              "models/mnist_cnn.pt --timesteps 32 --batch 256 --compare "
+                              "snntorch --json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(p)
+    p.add_argument("what", help="benchmark: cuba or convert")
     p.add_argument("--neurons", type=_positive_int, default=4000)
     p.add_argument("--duration", type=_positive_float, default=1.0, help="seconds")
-    p.add_argument("--compare", choices=["brian2", "none"], default="brian2")
+    p.add_argument("--compare", choices=["brian2", "snntorch", "none"], default=None,
+                   help="peer (default: brian2 for cuba, snntorch for convert)")
+    model_args(p, required=False)
+    p.add_argument("--timesteps", type=_positive_int, default=32)
+    p.add_argument("--batch", type=_positive_int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
     p.set_defaults(func=_cmd_bench)
@@ -226,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return args.func(args)
-    except (UserError, ValueError, TypeError, FileNotFoundError,
+    except (UserError, ValueError, TypeError, FileNotFoundError, OSError,
             neurosim.BackendUnavailableError) as exc:
         print(f"neurosim {args.command}: error: {exc}", file=sys.stderr)
         return 2

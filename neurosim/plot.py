@@ -113,3 +113,36 @@ def scaling(sizes: np.ndarray, series: dict[str, np.ndarray], *, ylabel: str,
     if title:
         ax.set_title(title)
     return fig
+
+
+def accuracy_vs_timesteps(snn_accuracy: dict, ann_accuracy: float, *, ax: Axes | None = None,
+                          title: str | None = None) -> Figure:
+    """SNN accuracy against the number of time steps, with the ANN as a horizontal line."""
+    fig, ax = _axes(ax)
+    steps = sorted(int(t) for t in snn_accuracy)
+    ax.semilogx(steps, [100 * snn_accuracy[t] for t in steps], marker="o", base=2,
+                label="spiking network")
+    ax.axhline(100 * ann_accuracy, color="crimson", ls="--", label="ANN")
+    ax.set_xlabel("time steps T")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_xticks(steps)
+    ax.set_xticklabels([str(t) for t in steps])
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def layer_rates(firing_rates: dict, *, ax: Axes | None = None,
+                title: str | None = None) -> Figure:
+    """Mean firing rate (spikes per neuron per time step) of every spiking layer."""
+    fig, ax = _axes(ax)
+    names = list(firing_rates)
+    ax.bar(range(len(names)), [firing_rates[n] for n in names], color="steelblue")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=30, ha="right")
+    ax.set_ylabel("spikes per neuron per step")
+    if title:
+        ax.set_title(title)
+    return fig

@@ -245,3 +245,22 @@ def test_bad_inputs():
         convert(lambda x: x, torch.rand(2, 3))
     with pytest.raises(ValueError, match="empty"):
         convert(nn.Linear(3, 2), torch.zeros(0, 3))
+
+
+@pytest.mark.parametrize("name", ["conv2d_batchnorm_maxpool", "residual_functional_relu",
+                                  "avgpool_adaptive"])
+def test_snntorch_export_gives_the_same_spike_counts(name):
+    from neurosim.interop.snntorch import to_snntorch
+
+    build, shape = MODELS[name]
+    model = build().eval()
+    x = _data(shape, n=10)
+    snn = convert(model, x)
+    steps = 24
+    ours = snn.simulate(x, steps)
+    exported = to_snntorch(snn)
+    with torch.no_grad():
+        membrane = exported(x, steps)
+    for layer, counts in exported.spike_counts.items():
+        assert float(counts.sum()) == ours["spikes"][layer], layer
+    np.testing.assert_allclose(membrane.numpy(), ours["membrane"][-1], rtol=1e-4, atol=1e-4)

@@ -144,16 +144,36 @@ class SpikingNetwork:
         """Layer-at-a-time; returns the output currents (T, B, K)."""
         batch = x.shape[0]
         first = self.graph.nodes[0].name
-        values = {first: self._encode(x, n_steps, generator)}
-        self._count_ops(first, values[first], self.options.encoding != "constant", stats)
+        # With constant-current input everything before the first neuron layer is the same in
+        # every step: computed once per sample (B, ...) and broadcast over T where needed.
+        constant = self.options.encoding == "constant"
+        values = {first: x if constant else self._encode(x, n_steps, generator)}
+        invariant = {first: constant}
+        self._count_ops(first, values[first], not constant, stats)
+
+        def over_time(name: str) -> torch.Tensor:
+            value = values[name]
+            if not invariant[name]:
+                return value
+            return value.unsqueeze(0).expand((n_steps,) + tuple(value.shape)).reshape(
+                (-1,) + tuple(value.shape[1:]))
+
         for node in self.graph.nodes[1:]:
-            ins = [values[i] for i in node.inputs]
             if node.op in LINEAR_OPS:
-                out = apply_linear(node, ins)
-            elif node.op == "relu":
+                if all(invariant[i] for i in node.inputs):
+                    out = apply_linear(node, [values[i] for i in node.inputs])
+                    invariant[node.name] = True
+                else:
+                    out = apply_linear(node, [over_time(i) for i in node.inputs])
+                    invariant[node.name] = False
+                values[node.name] = out
+                continue
+            invariant[node.name] = False
+            ins = [over_time(i) for i in node.inputs]
+            if node.op == "relu":
                 out, _ = self._if_layer(node, ins[0], n_steps)
                 stats["spikes"][node.name] = stats["spikes"].get(node.name, 0.0) + float(
-                    (out != 0).sum())
+                    torch.count_nonzero(out))
                 self._count_ops(node.name, out, True, stats)
                 if node.name in stats["record"]:  # mean spike value = rate x amplitude
                     stats["recorded"].setdefault(node.name, []).append(
@@ -166,16 +186,18 @@ class SpikingNetwork:
                        self.graph.nodes[self.graph.nodes.index(node) + 1:]) and \
                         name != self.graph.output:
                     values.pop(name, None)
-        return values[self.graph.output].reshape((n_steps, batch, -1))
+        return over_time(self.graph.output).reshape((n_steps, batch, -1))
 
     def _count_ops(self, source: str, values: torch.Tensor, spiking: bool, stats: dict) -> None:
-        """SynOps: events x their fan-out to the next neuron layer; an analog input (constant-
-        current encoding) costs its dense MACs in every step instead."""
+        """SynOps: events x their fan-out to the next neuron layer. An analog input (constant-
+        current encoding) costs its dense MACs once per sample: its current is the same in
+        every step."""
         fan = stats["fanout"].get(source)
         if fan is None:
             fan = stats["fanout"][source] = event_fanout(self.graph, source).to(torch.float32)
         if spiking:
-            stats["synops"] += float(((values != 0).to(torch.float32) * fan).sum())
+            events = (values != 0).reshape((-1,) + tuple(fan.shape)).sum(dim=0, dtype=torch.float32)
+            stats["synops"] += float((events * fan).sum())
         else:
             stats["snn_macs"] += float(fan.sum()) * values.shape[0]
 

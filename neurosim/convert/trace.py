@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import operator
+import warnings
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,9 @@ def export_graph(model: torch.nn.Module, example: torch.Tensor) -> Graph:
     """Export a copy of ``model`` in eval mode (the user's model is not touched)."""
     model_copy = copy.deepcopy(model).eval()
     try:
-        exported = torch.export.export(model_copy, (example,))
+        with warnings.catch_warnings():  # torch.export's own deprecation chatter
+            warnings.simplefilter("ignore", FutureWarning)
+            exported = torch.export.export(model_copy, (example,))
     except Exception as exc:
         raise ConversionError(f"torch.export could not capture the model: {exc}") from exc
     exported = exported.run_decompositions({}) if hasattr(exported, "run_decompositions") \

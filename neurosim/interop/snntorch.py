@@ -1,0 +1,107 @@
+"""Export a converted network to snnTorch modules (``snn.Leaky`` with ``beta=1``, reset by
+subtraction), for users of that library and as the peer in ``neurosim bench convert``.
+
+snnTorch's ``Leaky`` subtracts the threshold one step after a spike (``reset_delay``), which
+gives exactly the spike trains of neurosim's IF neurons when its membrane starts at the same
+value: both fire at step t when ``v0 + sum(inputs) - theta * (spikes before t) > theta``.
+Neurons see currents divided by their layer's threshold (threshold 1) and their spikes are
+scaled back, as in neurosim.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from neurosim.convert.ir import LINEAR_OPS
+from neurosim.convert.ops import apply_linear
+from neurosim.convert.snn import SpikingNetwork
+
+
+class _MaxPoolGate(nn.Module):
+    """Spiking max-pool: passes the spikes of the window input that has spiked most so far."""
+
+    def __init__(self, node):
+        super().__init__()
+        self.node = node
+        self.counts = None
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        p = self.node.params
+        step = (spikes != 0).to(torch.float32)
+        self.counts = step if self.counts is None else self.counts + step
+        # rank inputs by count; ties to the first in row-major order (as the kernel does)
+        h, w = spikes.shape[-2:]
+        order = torch.arange(h * w, dtype=torch.float32).reshape(1, 1, h, w) / (h * w + 1)
+        key = self.counts - order
+        _, idx = nn.functional.max_pool2d(key, p["kernel"], p["stride"], p["padding"],
+                                          p["dilation"], return_indices=True)
+        flat = spikes.flatten(2)
+        return flat.gather(2, idx.flatten(2)).reshape(idx.shape)
+
+
+class SnnTorchNetwork(nn.Module):
+    """The converted graph on snnTorch neurons; call ``forward(x, timesteps)`` for the output
+    layer's accumulated potential (B, K), and read ``spike_counts`` per neuron layer."""
+
+    def __init__(self, snn: SpikingNetwork, maxpool: str = "gate"):
+        super().__init__()
+        import snntorch
+
+        self.snn = snn
+        self.graph = snn.graph
+        v_th = 1.0
+        reset = "subtract" if snn.options.reset == "subtract" else "zero"
+        self.neurons = nn.ModuleDict({
+            name: snntorch.Leaky(beta=1.0, threshold=v_th, reset_mechanism=reset)
+            for name in snn.neuron_layers})
+        self.gates = {n.name: _MaxPoolGate(n) if maxpool == "gate" else _plain_maxpool(n)
+                      for n in self.graph.nodes if n.op == "maxpool"}
+        self.spike_counts: dict[str, torch.Tensor] = {}
+
+    def forward(self, x: torch.Tensor, timesteps: int) -> torch.Tensor:
+        # full-shape start values: snnTorch replaces a membrane of another shape with zeros
+        mems: dict[str, torch.Tensor | None] = dict.fromkeys(self.neurons)
+        for gate in self.gates.values():
+            if isinstance(gate, _MaxPoolGate):
+                gate.counts = None
+        self.spike_counts = {}
+        total = None
+        for _ in range(timesteps):
+            values = {self.graph.nodes[0].name: x}
+            for node in self.graph.nodes[1:]:
+                ins = [values[i] for i in node.inputs]
+                if node.op in LINEAR_OPS:
+                    values[node.name] = apply_linear(node, ins)
+                elif node.op == "relu":
+                    scale = self.snn._scale_view(node.name, ins[0].dim())
+                    current = ins[0] / scale
+                    if mems[node.name] is None:
+                        mems[node.name] = torch.full_like(current, self.snn.options.v_init)
+                    spk, mems[node.name] = self.neurons[node.name](current, mems[node.name])
+                    self.spike_counts[node.name] = self.spike_counts.get(node.name, 0) + spk
+                    values[node.name] = spk * scale
+                else:
+                    values[node.name] = self.gates[node.name](ins[0])
+            out = values[self.graph.output]
+            total = out if total is None else total + out
+        return total
+
+
+def _plain_maxpool(node) -> nn.Module:
+    p = node.params
+    return nn.MaxPool2d(p["kernel"], p["stride"], p["padding"], p["dilation"])
+
+
+def to_snntorch(snn: SpikingNetwork, *, maxpool: str = "gate") -> SnnTorchNetwork:
+    """The converted network as snnTorch modules (constant-current input encoding).
+
+    ``maxpool="gate"`` keeps neurosim's spiking max-pool (same spikes as neurosim);
+    ``"plain"`` applies ``nn.MaxPool2d`` to the spikes, as snnTorch models usually do (an OR
+    of the window's spikes: not the same network, but the usual snnTorch cost)."""
+    if snn.options.encoding != "constant" or snn.options.neuron != "if":
+        raise ValueError("to_snntorch supports the default IF neurons with constant-current "
+                         "input")
+    if maxpool not in ("gate", "plain"):
+        raise ValueError(f"maxpool must be 'gate' or 'plain', got {maxpool!r}")
+    return SnnTorchNetwork(snn, maxpool)

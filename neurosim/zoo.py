@@ -1,0 +1,101 @@
+"""Architectures of the pretrained classifiers shipped in ``models/`` and their loader.
+
+Each checkpoint ``models/<name>.pt`` holds a state dict; ``models/<name>.md`` is its card (data,
+architecture, test accuracy, the command that made it: ``python models/train.py <name>``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+MODELS = ("digits_mlp", "digits_cnn", "mnist_mlp", "mnist_cnn")
+DATASET = {"digits_mlp": "digits", "digits_cnn": "digits", "mnist_mlp": "mnist",
+           "mnist_cnn": "mnist"}
+
+
+def models_dir() -> Path:
+    return Path(os.environ.get("NEUROSIM_MODELS", Path(__file__).resolve().parents[1] / "models"))
+
+
+def build(name: str) -> nn.Module:
+    """A freshly initialised model of the named architecture."""
+    if name == "digits_mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.2),
+                             nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+    if name == "digits_cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.AvgPool2d(2),
+            nn.Flatten(), nn.Dropout(0.2), nn.Linear(32 * 2 * 2, 64), nn.ReLU(),
+            nn.Linear(64, 10))
+    if name == "mnist_mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.BatchNorm1d(512), nn.ReLU(),
+                             nn.Dropout(0.2), nn.Linear(512, 256), nn.ReLU(),
+                             nn.Linear(256, 10))
+    if name == "mnist_cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3),
+            nn.Linear(128, 10))
+    raise ValueError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
+
+
+def load_pretrained(name: str) -> nn.Module:
+    """The shipped checkpoint of ``name`` in eval mode."""
+    model = build(name)
+    path = models_dir() / f"{name}.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint {path}; make it with: python models/train.py "
+                                f"{name}")
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def load_model(spec: str, *, weights: str | None = None, args_json: str | None = None,
+               trust_pickle: bool = False) -> nn.Module:
+    """A classifier from the command line's ``--model`` forms:
+
+    - a shipped model's name (``mnist_cnn``) or its checkpoint path (``models/mnist_cnn.pt``);
+    - ``package.module:Class`` with ``weights`` (a state-dict file) and constructor arguments
+      as JSON (``args_json``: a list, or an object of keyword arguments);
+    - a ``torch.export`` program file (``.pt2``);
+    - a whole pickled module (``torch.save(model)``), only with ``trust_pickle`` (unpickling
+      runs code from the file).
+    """
+    import importlib
+    import json
+
+    path = Path(spec)
+    if spec in MODELS or (path.suffix == ".pt" and path.stem in MODELS and weights is None
+                          and not trust_pickle):
+        return load_pretrained(path.stem if path.suffix else spec)
+    if ":" in spec and not path.exists():
+        module_name, _, class_name = spec.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"cannot import {spec!r}: {exc}") from exc
+        parsed = json.loads(args_json) if args_json else []
+        model = cls(**parsed) if isinstance(parsed, dict) else cls(*parsed)
+        if weights is None:
+            raise ValueError(f"{spec!r} needs --weights (a state-dict file)")
+        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        return model.eval()
+    if not path.exists():
+        raise FileNotFoundError(f"no model {spec!r}: give a shipped name ({', '.join(MODELS)}), "
+                                "a module:Class with --weights, a .pt2 export or a pickled "
+                                "module")
+    if path.suffix == ".pt2":
+        return torch.export.load(str(path)).module()
+    if not trust_pickle:
+        raise ValueError(f"{spec} is not a shipped checkpoint; if it is a whole pickled module "
+                         "you trust, pass --trust-pickle")
+    model = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"{spec} does not hold a torch.nn.Module")
+    return model.eval()
