@@ -80,10 +80,16 @@ def load_model(spec: str, *, weights: str | None = None, args_json: str | None =
             cls = getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError) as exc:
             raise ValueError(f"cannot import {spec!r}: {exc}") from exc
-        parsed = json.loads(args_json) if args_json else []
-        model = cls(**parsed) if isinstance(parsed, dict) else cls(*parsed)
         if weights is None:
             raise ValueError(f"{spec!r} needs --weights (a state-dict file)")
+        try:
+            parsed = json.loads(args_json) if args_json else []
+            model = cls(**parsed) if isinstance(parsed, dict) else cls(*parsed)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"cannot construct {spec} with arguments {args_json!r}: {exc}") \
+                from exc
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"{spec} did not build a torch.nn.Module")
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         return model.eval()
     if not path.exists():
@@ -91,7 +97,10 @@ def load_model(spec: str, *, weights: str | None = None, args_json: str | None =
                                 "a module:Class with --weights, a .pt2 export or a pickled "
                                 "module")
     if path.suffix == ".pt2":
-        return torch.export.load(str(path)).module()
+        program = torch.export.load(str(path))
+        module = program.module()
+        module.exported_program = program  # convert() translates the program itself
+        return module
     if not trust_pickle:
         raise ValueError(f"{spec} is not a shipped checkpoint; if it is a whole pickled module "
                          "you trust, pass --trust-pickle")

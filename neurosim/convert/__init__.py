@@ -79,7 +79,8 @@ def convert(model: torch.nn.Module, calibration_data: Any, **options: Any) -> Sp
                                                       opts.normalization, opts.granularity,
                                                       opts.seed)
     finally:  # export works on a copy; this guards the user's model regardless
-        model.train(was_training)
+        if model.training != was_training:  # (exported modules refuse train() calls)
+            model.train(was_training)
         with torch.no_grad():
             for key, value in model.state_dict().items():
                 if not torch.equal(value, state[key]):

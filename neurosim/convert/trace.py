@@ -39,7 +39,11 @@ def _pair(v: Any, dims: int) -> tuple:
 
 
 def export_graph(model: torch.nn.Module, example: torch.Tensor) -> Graph:
-    """Export a copy of ``model`` in eval mode (the user's model is not touched)."""
+    """Export a copy of ``model`` in eval mode (the user's model is not touched). A module
+    loaded from a ``torch.export`` file carries its program, which is translated as it is."""
+    program = getattr(model, "exported_program", None)
+    if isinstance(program, torch.export.ExportedProgram):
+        return _translate(program.run_decompositions({}))
     model_copy = copy.deepcopy(model).eval()
     try:
         with warnings.catch_warnings():  # torch.export's own deprecation chatter

@@ -120,3 +120,35 @@ def test_network_cpu_equals_cuda():
         gpu_pop = gpu_net.populations[cpu_net.populations.index(pop)]
         np.testing.assert_allclose(gpu_net.state_of(gpu_pop)["v"], cpu_net.state_of(pop)["v"],
                                    rtol=1e-6)
+
+
+def test_maxpool_gate_cpu_equals_cuda():
+    from neurosim.kernels import cpu
+    from neurosim.kernels import cuda as cuda_kernels
+
+    rng = np.random.default_rng(1)
+    spikes = (rng.random((6, 20, 5, 6)) < 0.4).astype(np.float32)  # 20 maps: 2 blocks of 16
+    args = [np.array(a, np.int64) for a in ((2, 2), (2, 2), (1, 0), (1, 1))]
+    outs = []
+    for module in (cpu, cuda_kernels):
+        out = np.empty((6, 20, 3, 3), np.float32)
+        counts = np.zeros((20, 5, 6), np.int32)
+        module.maxpool_gate(spikes, *args, counts, out)
+        outs.append((out, counts))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
+def test_converted_network_cpu_equals_cuda():
+    import torch
+
+    from neurosim.convert import convert
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(),
+                                torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+                                torch.nn.Linear(2 * 3 * 3, 3)).eval()
+    x = torch.rand(3, 1, 6, 6)
+    results = [convert(model, x, backend=b).simulate(x, 6) for b in ("cpu", "cuda")]
+    assert results[0]["spikes"] == results[1]["spikes"]
+    np.testing.assert_allclose(results[1]["membrane"], results[0]["membrane"], rtol=1e-6)

@@ -1,0 +1,74 @@
+import json
+
+import pytest
+
+from neurosim.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("demo", "info", "simulate", "convert", "bench", "validate"):
+        assert command in text
+
+
+def test_info_json(capsys):
+    code, out, _ = run(capsys, "info", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["backends"]["cpu"] is True and report["threads"] >= 1
+
+
+def test_convert_digits_json(capsys, tmp_path):
+    code, out, _ = run(capsys, "convert", "--model", "digits_mlp", "--timesteps", "16,32",
+                       "--samples", "120", "--json", "--out", str(tmp_path))
+    report = json.loads(out)
+    assert code == 0
+    assert set(report["snn_accuracy"]) == {"16", "32"}
+    assert abs(report["snn_accuracy"]["32"] - report["ann_accuracy"]) <= 0.05
+    assert report["synops"] > 0 and report["ann_macs"] > 0
+    assert (tmp_path / "accuracy_vs_timesteps.png").stat().st_size > 1000
+    assert (tmp_path / "layer_rates.png").exists()
+
+
+def test_simulate_cuba_small(capsys, tmp_path):
+    code, out, _ = run(capsys, "simulate", "cuba", "--neurons", "500", "--duration", "0.1",
+                       "--json", "--out", str(tmp_path))
+    assert code == 0 and json.loads(out)["rate_hz"] > 0
+    assert (tmp_path / "cuba_raster.png").exists()
+
+
+def test_bench_cuba_without_peer(capsys):
+    code, out, _ = run(capsys, "bench", "cuba", "--neurons", "400", "--duration", "0.05",
+                       "--compare", "none", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["neurons"] == 400 and result["neurosim_s"] > 0
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["convert", "--model", "missing.pt"], "no model"),
+    (["convert", "--model", "digits_mlp", "--timesteps", "x"], "--timesteps"),
+    (["convert", "--model", "digits_mlp", "--normalization", "high"], "--normalization"),
+    (["simulate", "hodgkin"], "unknown model"),
+    (["bench", "mystery"], "unknown benchmark"),
+    (["bench", "convert"], "needs --model"),
+    (["validate", "nest"], "unknown reference"),
+    (["convert", "--model", "os:path", "--dataset", "digits"], "needs --weights"),
+])
+def test_user_mistakes_print_one_line_and_exit_2(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_option_values_are_argparse_errors(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["simulate", "cuba", "--neurons", "-5"])
+    assert info.value.code == 2
