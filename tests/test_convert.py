@@ -204,9 +204,17 @@ def test_maxpool_gate_kernel_matches_naive():
         expected = naive.maxpool_gate(spikes, kernel, stride, padding, dilation)
         out = np.empty(expected.shape, np.float32)
         counts = np.zeros(spikes.shape[1:], np.int32)
-        cpu.maxpool_gate(spikes, *(np.array(a, np.int64) for a in (kernel, stride, padding,
-                                                                     dilation)), counts, out)
+        out_counts = np.zeros(expected.shape[1:], np.int32)
+        half = 13  # two calls: the state carries over
+        for lo, hi in ((0, half), (half, len(spikes))):
+            part = np.empty((hi - lo,) + expected.shape[1:], np.float32)
+            cpu.maxpool_gate(np.ascontiguousarray(spikes[lo:hi]),
+                             *(np.array(a, np.int64) for a in (kernel, stride, padding,
+                                                               dilation)),
+                             counts, part, out_counts)
+            out[lo:hi] = part
         np.testing.assert_array_equal(out, expected)
+        np.testing.assert_array_equal(out_counts, (expected != 0).sum(axis=0))
 
 
 @pytest.mark.parametrize("options", [

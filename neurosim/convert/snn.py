@@ -98,35 +98,60 @@ class SpikingNetwork:
         scale = torch.as_tensor(self.scales[name], dtype=torch.float32)
         return scale.reshape((1, -1) + (1,) * (dims - 2)) if scale.ndim else scale
 
+    def inverse_scale_view(self, name: str, dims: int) -> torch.Tensor:
+        """float32 reciprocal of the thresholds (what the neurons multiply their input by)."""
+        inv = torch.from_numpy(self._scales_1d(name)[1])
+        return inv.reshape((1, -1) + (1,) * (dims - 2)) if inv.numel() > 1 else inv[0]
+
+    def _scales_1d(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        scale = np.atleast_1d(np.asarray(self.scales[name], np.float32))
+        return scale, (np.float32(1.0) / scale).astype(np.float32)
+
     def _if_layer(self, node: Node, currents: torch.Tensor, n_steps: int,
-                  state: LIFState | None = None) -> tuple[torch.Tensor, LIFState]:
-        """IF neurons over T steps: currents (T*B, ...) -> spikes of amplitude lambda."""
-        scale = self._scale_view(node.name, currents.dim())
-        normalised = (currents / scale).reshape(n_steps, -1).numpy()
+                  state: np.ndarray | None = None, invariant: bool = False
+                  ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        """IF/LIF neurons over T steps: currents (T*B, ...) (or (B, ...) when the same in every
+        step) -> spikes of amplitude lambda (T*B, ...), the state, and spike counts (B, ...)."""
+        from neurosim.backends import get_backend
+
+        rows = 1 if invariant else n_steps
+        flat = currents.to(torch.float32).contiguous().numpy().reshape(rows, -1)
+        scale, inv_scale = self._scales_1d(node.name)
+        inner = math.prod(node.shape[1:]) if scale.size > 1 else 1
+        n = flat.shape[1]
         if state is None:
-            state = LIFState.initial(normalised.shape[1], self._neuron_params(), np.float32,
-                                     v0=self.options.v_init)
-        run = lif_run(normalised, self._neuron_params(), 1.0, state, dtype=np.float32,
-                      backend=self.options.backend)
-        spikes = torch.from_numpy(run.spikes.reshape(currents.shape).astype(np.float32))
-        return spikes * scale, run.state
+            state = np.full(n, self.options.v_init, np.float32)
+        _, _, _, r_m, decay, gain, leaky, subtract, _ = self._neuron_params().kernel_args(
+            1.0, np.dtype(np.float32))
+        out = np.empty((n_steps, n), np.float32)
+        counts = np.zeros(n, np.int32)
+        get_backend(self.options.backend).spiking_layer(
+            flat, inv_scale, scale, np.int64(inner), state, decay, gain, r_m, leaky, subtract,
+            out, counts)
+        batch = n // math.prod(node.shape)
+        spikes = torch.from_numpy(out).reshape((n_steps * batch,) + tuple(node.shape))
+        return spikes, state, counts.reshape((batch,) + tuple(node.shape))
 
     def _maxpool(self, node: Node, spikes: torch.Tensor, n_steps: int,
-                 counts: np.ndarray | None = None) -> tuple[torch.Tensor, np.ndarray]:
+                 counts: np.ndarray | None = None) -> tuple[torch.Tensor, np.ndarray,
+                                                            np.ndarray]:
+        """Spiking max-pool over T steps: (spikes out, input counts state, output counts)."""
         from neurosim.backends import get_backend
 
         p = node.params
         shape = spikes.shape  # (T*B, C, H, W)
-        maps = spikes.reshape(n_steps, -1, shape[-2], shape[-1]).numpy()
-        if counts is None:
+        maps = spikes.reshape(n_steps, -1, shape[-2], shape[-1]).contiguous().numpy()
+        out_hw = tuple(node.shape[-2:])
+        if counts is None:  # state: running spike counts of the inputs
             counts = np.zeros(maps.shape[1:], np.int32)
-        out_shape = (n_steps, maps.shape[1]) + tuple(node.shape[-2:])
-        out = np.empty(out_shape, np.float32)
+        out = np.empty((n_steps, maps.shape[1]) + out_hw, np.float32)
+        out_counts = np.zeros((maps.shape[1],) + out_hw, np.int32)
         get_backend(self.options.backend).maxpool_gate(
-            np.ascontiguousarray(maps), *(np.asarray(p[k], np.int64) for k in
-                                          ("kernel", "stride", "padding", "dilation")),
-            counts, out)
-        return torch.from_numpy(out).reshape((shape[0], shape[1]) + tuple(node.shape[-2:])), counts
+            maps, *(np.asarray(p[k], np.int64) for k in ("kernel", "stride", "padding",
+                                                         "dilation")), counts, out, out_counts)
+        batch = shape[0] // n_steps
+        return (torch.from_numpy(out).reshape((shape[0], shape[1]) + out_hw), counts,
+                out_counts.reshape((batch, shape[1]) + out_hw))
 
     def _encode(self, x: torch.Tensor, n_steps: int, generator: torch.Generator | None):
         """Input for every step, (T*B, ...): the image itself, or Bernoulli spikes."""
@@ -149,7 +174,7 @@ class SpikingNetwork:
         constant = self.options.encoding == "constant"
         values = {first: x if constant else self._encode(x, n_steps, generator)}
         invariant = {first: constant}
-        self._count_ops(first, values[first], not constant, stats)
+        self._count_input(first, values[first], n_steps, batch, not constant, stats)
 
         def over_time(name: str) -> torch.Tensor:
             value = values[name]
@@ -169,17 +194,20 @@ class SpikingNetwork:
                 values[node.name] = out
                 continue
             invariant[node.name] = False
-            ins = [over_time(i) for i in node.inputs]
             if node.op == "relu":
-                out, _ = self._if_layer(node, ins[0], n_steps)
+                source = node.inputs[0]
+                out, _, counts = self._if_layer(node, values[source], n_steps,
+                                                invariant=invariant[source])
                 stats["spikes"][node.name] = stats["spikes"].get(node.name, 0.0) + float(
-                    torch.count_nonzero(out))
-                self._count_ops(node.name, out, True, stats)
+                    counts.sum())
+                self._count_events(node.name, counts, stats)
                 if node.name in stats["record"]:  # mean spike value = rate x amplitude
                     stats["recorded"].setdefault(node.name, []).append(
-                        out.reshape((n_steps, batch) + tuple(out.shape[1:])).mean(dim=0))
+                        torch.from_numpy(counts.astype(np.float32)) / n_steps
+                        * self._scale_view(node.name, counts.ndim))
             else:
-                out, _ = self._maxpool(node, ins[0], n_steps)
+                out, _, counts = self._maxpool(node, over_time(node.inputs[0]), n_steps)
+                self._count_events(node.name, counts, stats)
             values[node.name] = out
             for name in node.inputs:  # free what no later node reads
                 if all(name not in later.inputs for later in
@@ -188,18 +216,29 @@ class SpikingNetwork:
                     values.pop(name, None)
         return over_time(self.graph.output).reshape((n_steps, batch, -1))
 
-    def _count_ops(self, source: str, values: torch.Tensor, spiking: bool, stats: dict) -> None:
-        """SynOps: events x their fan-out to the next neuron layer. An analog input (constant-
-        current encoding) costs its dense MACs once per sample: its current is the same in
-        every step."""
+    def _fanout(self, source: str, stats: dict) -> np.ndarray:
         fan = stats["fanout"].get(source)
         if fan is None:
-            fan = stats["fanout"][source] = event_fanout(self.graph, source).to(torch.float32)
+            fan = stats["fanout"][source] = event_fanout(self.graph, source).numpy()
+        return fan
+
+    def _count_events(self, source: str, counts: np.ndarray, stats: dict) -> None:
+        """SynOps: each neuron's spikes (summed over T, counts (B, ...)) times its fan-out to
+        the next neuron layer."""
+        fan = self._fanout(source, stats)
+        stats["synops"] += float((counts.sum(axis=0, dtype=np.float64) * fan).sum())
+
+    def _count_input(self, source: str, values: torch.Tensor, n_steps: int, batch: int,
+                     spiking: bool, stats: dict) -> None:
+        """The input layer: Poisson spikes are events; an analog input (constant-current
+        encoding) costs its dense MACs once per sample (its current is the same every step)."""
+        fan = self._fanout(source, stats)
         if spiking:
-            events = (values != 0).reshape((-1,) + tuple(fan.shape)).sum(dim=0, dtype=torch.float32)
-            stats["synops"] += float((events * fan).sum())
+            counts = (values != 0).reshape((n_steps, batch) + tuple(values.shape[1:])).sum(
+                dim=0, dtype=torch.int32).numpy()
+            stats["synops"] += float((counts.sum(axis=0, dtype=np.float64) * fan).sum())
         else:
-            stats["snn_macs"] += float(fan.sum()) * values.shape[0]
+            stats["snn_macs"] += float(fan.sum()) * batch
 
     def simulate(self, x: Any, timesteps: int, *, batch_size: int | None = None,
                  record: tuple[str, ...] = ()) -> dict:
@@ -280,10 +319,10 @@ class SpikingNetwork:
                     if node.op in LINEAR_OPS:
                         values[node.name] = apply_linear(node, ins)
                     elif node.op == "relu":
-                        values[node.name], states[node.name] = self._if_layer(
+                        values[node.name], states[node.name], _ = self._if_layer(
                             node, ins[0], 1, states.get(node.name))
                     else:
-                        values[node.name], states[node.name] = self._maxpool(
+                        values[node.name], states[node.name], _ = self._maxpool(
                             node, ins[0], 1, states.get(node.name))
                 current = values[self.graph.output].reshape(len(x), -1).to(torch.float64)
                 membrane = current if membrane is None else membrane + current

@@ -75,7 +75,7 @@ class SnnTorchNetwork(nn.Module):
                     values[node.name] = apply_linear(node, ins)
                 elif node.op == "relu":
                     scale = self.snn._scale_view(node.name, ins[0].dim())
-                    current = ins[0] / scale
+                    current = ins[0] * self.snn.inverse_scale_view(node.name, ins[0].dim())
                     if mems[node.name] is None:
                         mems[node.name] = torch.full_like(current, self.snn.options.v_init)
                     spk, mems[node.name] = self.neurons[node.name](current, mems[node.name])

@@ -250,7 +250,7 @@ def lif_run(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain, leaky,
 
 
 @cuda.jit
-def _maxpool_gate_kernel(spikes, kernel, stride, padding, dilation, counts, out):
+def _maxpool_gate_kernel(spikes, kernel, stride, padding, dilation, counts, out, out_counts):
     m = cuda.grid(1)
     n_steps, n_maps, height, width = spikes.shape
     if m >= n_maps:
@@ -278,17 +278,54 @@ def _maxpool_gate_kernel(spikes, kernel, stride, padding, dilation, counts, out)
                             best_i = i
                             best_j = j
                 out[t, m, oh, ow] = spikes[t, m, best_i, best_j]
+                if spikes[t, m, best_i, best_j] != 0:
+                    out_counts[m, oh, ow] += 1
 
 
-def maxpool_gate(spikes, kernel, stride, padding, dilation, counts, out):
+def maxpool_gate(spikes, kernel, stride, padding, dilation, counts, out, out_counts):
     """See :func:`neurosim.kernels.cpu.maxpool_gate`; one thread per feature map."""
     d_counts = cuda.to_device(counts)
+    d_out_counts = cuda.to_device(out_counts)
     d_out = cuda.device_array(out.shape, dtype=out.dtype)
     blocks, tpb = _launch_config(spikes.shape[1])
     _maxpool_gate_kernel[blocks, tpb](cuda.to_device(spikes), cuda.to_device(kernel),
                                       cuda.to_device(stride), cuda.to_device(padding),
-                                      cuda.to_device(dilation), d_counts, d_out)
+                                      cuda.to_device(dilation), d_counts, d_out, d_out_counts)
     d_counts.copy_to_host(counts)
+    d_out_counts.copy_to_host(out_counts)
     d_out.copy_to_host(out)
+
+
+@cuda.jit
+def _spiking_layer_kernel(currents, inv_scale, scale, inner, v, decay, gain, r_m, leaky,
+                          subtract, spikes_out, counts):
+    i = cuda.grid(1)
+    n = v.shape[0]
+    if i >= n:
+        return
+    c = (i // inner) % scale.shape[0]
+    constant = currents.shape[0] == 1
+    vi = v[i]
+    one = vi * 0 + 1  # the state's float type
+    zero = vi * 0
+    for t in range(spikes_out.shape[0]):
+        vi, _, spiked = _lif_neuron_step(vi, 0, currents[0 if constant else t, i] * inv_scale[c],
+                                         one, zero, zero, r_m, decay, gain, leaky, subtract, 0)
+        spikes_out[t, i] = scale[c] if spiked else zero
+        if spiked:
+            counts[i] += 1
+    v[i] = vi
+
+
+def spiking_layer(currents, inv_scale, scale, inner, v, decay, gain, r_m, leaky, subtract,
+                  spikes_out, counts):
+    """See :func:`neurosim.kernels.cpu.spiking_layer`; one thread per neuron."""
+    d_v, d_counts = cuda.to_device(v), cuda.to_device(counts)
+    d_out = cuda.device_array(spikes_out.shape, dtype=spikes_out.dtype)
+    blocks, tpb = _launch_config(v.shape[0])
+    _spiking_layer_kernel[blocks, tpb](cuda.to_device(currents), cuda.to_device(inv_scale),
+                                       cuda.to_device(scale), inner, d_v, decay, gain, r_m,
+                                       leaky, subtract, d_out, d_counts)
+    _copy_back([(d_v, v), (d_counts, counts), (d_out, spikes_out)])
 
 from neurosim.kernels.cuda_network import network_run  # noqa: E402,F401  (same surface as cpu)

@@ -133,10 +133,12 @@ def test_maxpool_gate_cpu_equals_cuda():
     for module in (cpu, cuda_kernels):
         out = np.empty((6, 20, 3, 3), np.float32)
         counts = np.zeros((20, 5, 6), np.int32)
-        module.maxpool_gate(spikes, *args, counts, out)
-        outs.append((out, counts))
+        out_counts = np.zeros((20, 3, 3), np.int32)
+        module.maxpool_gate(spikes, *args, counts, out, out_counts)
+        outs.append((out, counts, out_counts))
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
+    np.testing.assert_array_equal(outs[0][2], outs[1][2])
 
 
 def test_converted_network_cpu_equals_cuda():
