@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p, required=True)
     p.add_argument("--timesteps", default="8,16,32,64", help="comma-separated T values")
     p.add_argument("--normalization", default="99.99", help="'max' or a percentile")
-    p.add_argument("--granularity", choices=["layer", "channel"], default="layer")
+    p.add_argument("--granularity", choices=["layer", "channel"], default="channel")
     p.add_argument("--neuron", choices=["if", "lif"], default="if")
     p.add_argument("--reset", choices=["subtract", "zero"], default="subtract")
     p.add_argument("--encoding", choices=["constant", "poisson"], default="constant")

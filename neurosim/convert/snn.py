@@ -36,7 +36,7 @@ _ELEMENT_BUDGET = 24_000_000  # elements per layer tensor in one simulation chun
 @dataclass(frozen=True)
 class ConversionOptions:
     normalization: float | str = 99.99  # "max" or a percentile
-    granularity: str = "layer"          # or "channel"
+    granularity: str = "channel"        # or "layer" (channel-wise is more accurate at low T)
     neuron: str = "if"                  # or "lif"
     lif_tau_steps: float = 100.0        # membrane time constant in steps for neuron="lif"
     reset: str = "subtract"             # or "zero"

@@ -43,16 +43,16 @@ def export_graph(model: torch.nn.Module, example: torch.Tensor) -> Graph:
     loaded from a ``torch.export`` file carries its program, which is translated as it is."""
     program = getattr(model, "exported_program", None)
     if isinstance(program, torch.export.ExportedProgram):
-        return _translate(program.run_decompositions({}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return _translate(program.run_decompositions({}))
     model_copy = copy.deepcopy(model).eval()
     try:
         with warnings.catch_warnings():  # torch.export's own deprecation chatter
             warnings.simplefilter("ignore", FutureWarning)
-            exported = torch.export.export(model_copy, (example,))
+            exported = torch.export.export(model_copy, (example,)).run_decompositions({})
     except Exception as exc:
         raise ConversionError(f"torch.export could not capture the model: {exc}") from exc
-    exported = exported.run_decompositions({}) if hasattr(exported, "run_decompositions") \
-        else exported
     return _translate(exported)
 
 
