@@ -89,6 +89,7 @@ MODELS = {
     "shape_checked_forward_view_dot_relu": (ShapeChecked, (12,)),
     "mean_over_hw": (MeanPool, (2, 6, 6)),
     "reshape_method": (lambda: _Reshape(), (1, 4, 4)),
+    "flatten_method": (lambda: _FlattenMethod(), (1, 4, 4)),
 }
 
 
@@ -100,6 +101,16 @@ class _Reshape(nn.Module):
 
     def forward(self, x):
         return self.fc(torch.relu(self.conv(x)).reshape(x.shape[0], 48))
+
+
+class _FlattenMethod(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3, padding=1)
+        self.fc = nn.Linear(48, 3)
+
+    def forward(self, x):
+        return self.fc(F.relu(self.conv(x)).flatten(1))
 
 
 def _data(shape, n=64, seed=0):

@@ -219,9 +219,32 @@ def maxpool_gate(spikes, kernel, stride, padding, dilation, counts, out, out_cou
     n_steps, n_maps, height, width = spikes.shape
     out_h, out_w = out.shape[2], out.shape[3]
     no_pad = padding[0] == 0 and padding[1] == 0
+    # kernel == stride, no padding or dilation (the usual 2x2/2 pool): windows tile the input,
+    # so counting and choosing the winner take one pass over each window's own inputs
+    tiled = (no_pad and kernel[0] == stride[0] and kernel[1] == stride[1]
+             and dilation[0] == 1 and dilation[1] == 1)
     for m in prange(n_maps):
         counts_m = counts[m]  # 2-D views: simpler addressing in the hot loops
         out_counts_m = out_counts[m]
+        if tiled:
+            for t in range(n_steps):
+                spikes_tm = spikes[t, m]
+                out_tm = out[t, m]
+                for oh in range(out_h):
+                    for ow in range(out_w):
+                        best = -1
+                        best_value = spikes_tm[0, 0]
+                        for i in range(oh * kernel[0], oh * kernel[0] + kernel[0]):
+                            for j in range(ow * kernel[1], ow * kernel[1] + kernel[1]):
+                                value = spikes_tm[i, j]
+                                c = counts_m[i, j] + (1 if value != 0 else 0)
+                                counts_m[i, j] = c
+                                if c > best:
+                                    best = c
+                                    best_value = value
+                        out_tm[oh, ow] = best_value
+                        out_counts_m[oh, ow] += 1 if best_value != 0 else 0
+            continue  # inputs outside every window (a ragged edge) are never read
         for t in range(n_steps):
             spikes_tm = spikes[t, m]
             out_tm = out[t, m]
