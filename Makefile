@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/neurosim demo --out out
 
-test: test-cpu test-cuda
+test: lint test-cpu test-cuda
 
 test-cpu: $(STAMP)
 	$(PY) -m pytest -q -m "not cuda and not slow"
@@ -26,7 +26,7 @@ test-cuda: $(STAMP)
 	NUMBA_ENABLE_CUDASIM=1 $(PY) -m pytest -q -m cuda tests/cuda
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check neurosim tests benchmarks
+	$(VENV)/bin/ruff check neurosim tests benchmarks models
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_neurons.py

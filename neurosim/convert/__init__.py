@@ -53,9 +53,10 @@ def convert(model: torch.nn.Module, calibration_data: Any, **options: Any) -> Sp
     calibration_data : tensor, array or DataLoader
         Inputs (a few hundred to a few thousand) used to set the thresholds.
     **options
-        ``normalization`` ("max" or a percentile, default 99.99), ``granularity`` ("channel", the
-        default, or "layer"), ``neuron`` ("if" or "lif"), ``reset`` ("subtract" or "zero"), ``encoding``
-        ("constant" current or "poisson"), ``decoding`` ("membrane" or "count"), ``v_init``
+        ``normalization`` ("max" or a percentile, default 99.99), ``granularity``
+        ("channel", the default, or "layer"), ``neuron`` ("if" or "lif"), ``reset``
+        ("subtract" or "zero"), ``encoding`` ("constant" current or "poisson"), ``decoding``
+        ("membrane" or "count"), ``v_init``
         (initial potential as a fraction of threshold, 0.5), ``backend``, ``seed``.
 
     Raises
