@@ -179,27 +179,29 @@ def _distinct_draws(rng: np.random.Generator, rows: int, k: int, n: int) -> np.n
         draws[bad] = rng.integers(0, n, (int(bad.sum()), k))
 
 
+def _fixed_degree(pre: Source, post: Population, k: Any, weight: WeightSpec, delay_steps: Any,
+                  target: str, seed: int, *, per_post: bool) -> Projection:
+    """``k`` distinct partners for every neuron of one side (post: in-degree, pre: out-degree)."""
+    target = _check_endpoints(pre, post, target)
+    k = check_scalar("k", k, nonnegative=True, integer=True)
+    fixed, free = (post, pre) if per_post else (pre, post)
+    _check_build(k * fixed.n, pre, post)
+    rng = np.random.default_rng(seed)
+    drawn = _distinct_draws(rng, fixed.n, k, free.n).reshape(-1)
+    repeated = np.repeat(np.arange(fixed.n), k)
+    pre_idx, post_idx = (drawn, repeated) if per_post else (repeated, drawn)
+    return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng)
+
+
 def connect_fixed_indegree(pre: Source, post: Population, k: int, weight: WeightSpec = 1.0, *,
                            delay_steps: Any = 0, target: str = "exc",
                            seed: int = 0) -> Projection:
     """Every postsynaptic neuron receives exactly ``k`` synapses from distinct sources."""
-    target = _check_endpoints(pre, post, target)
-    k = check_scalar("k", k, nonnegative=True, integer=True)
-    _check_build(k * post.n, pre, post)
-    rng = np.random.default_rng(seed)
-    pre_idx = _distinct_draws(rng, post.n, k, pre.n).reshape(-1)
-    post_idx = np.repeat(np.arange(post.n), k)
-    return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng)
+    return _fixed_degree(pre, post, k, weight, delay_steps, target, seed, per_post=True)
 
 
 def connect_fixed_outdegree(pre: Source, post: Population, k: int, weight: WeightSpec = 1.0, *,
                             delay_steps: Any = 0, target: str = "exc",
                             seed: int = 0) -> Projection:
     """Every presynaptic neuron makes exactly ``k`` synapses onto distinct targets."""
-    target = _check_endpoints(pre, post, target)
-    k = check_scalar("k", k, nonnegative=True, integer=True)
-    _check_build(k * pre.n, pre, post)
-    rng = np.random.default_rng(seed)
-    post_idx = _distinct_draws(rng, pre.n, k, post.n).reshape(-1)
-    pre_idx = np.repeat(np.arange(pre.n), k)
-    return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng)
+    return _fixed_degree(pre, post, k, weight, delay_steps, target, seed, per_post=False)
