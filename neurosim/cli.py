@@ -199,6 +199,22 @@ def _bench_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_transfer(args: argparse.Namespace) -> int:
+    from neurosim.transfer import run_transfer, to_markdown, write_report
+
+    seeds = tuple(range(args.seed, args.seed + args.seeds))
+    study = run_transfer(quick=not args.full, seeds=seeds,
+                         progress=not (args.quiet or args.json))
+    if args.out:
+        write_report(study, args.out)
+    if args.json:
+        print(json.dumps(study["table"]))
+    else:
+        print(to_markdown(study))
+        print(f"({len(study['rows'])} runs in {study['seconds']:.0f} s)")
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from neurosim.validate import validate_brian2
 
@@ -344,6 +360,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("transfer", help="transfer study: MNIST CNN -> digits, ANN and SNN",
+                       epilog="examples:\n  neurosim transfer --out out/transfer\n"
+                              "  neurosim transfer --full --json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(p)
+    p.add_argument("--full", action="store_true",
+                   help="1/5/10/50/all shots per class (default: quick mode, 1/10/all)")
+    p.add_argument("--seeds", type=_positive_int, default=3, help="seeds to average over")
+    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--out", default=None, help="folder for transfer.md/.json/.png")
+    p.set_defaults(func=_cmd_transfer)
 
     p = sub.add_parser("validate", help="cross-checks against a reference simulator",
                        epilog="example:\n  neurosim validate brian2 --json",
