@@ -81,7 +81,6 @@ class Network:
         self.monitors: list[SpikeMonitor | StateMonitor | RateMonitor] = []
         self.t_steps = 0
         self.arrays: NetworkArrays | None = None
-        self.compile_s = 0.0
         self.interrupted = False
         self.run_s = 0.0  # seconds spent in the kernel over all runs
 
