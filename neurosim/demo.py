@@ -173,8 +173,69 @@ def conversion_section(out_dir: Path, backend: str, seed: int, quiet: bool) -> d
                                    "synops_per_sample", "ann_macs_per_sample")}
 
 
+def transfer_section(out_dir: Path, quiet: bool) -> dict[str, Any]:
+    """A one-seed miniature of ``neurosim transfer`` (the full quick mode takes ~4 minutes)."""
+    from neurosim.transfer import run_transfer, to_markdown, write_report
+
+    study = run_transfer(seeds=(0,), shots=(1, None), timesteps=(8, 32), progress=not quiet)
+    write_report(study, out_dir / "transfer")
+    table = to_markdown(study)
+    _say(quiet, "== Transfer MNIST CNN -> digits (1 seed; `neurosim transfer` runs 3 seeds)",
+         *("  " + line for line in table.splitlines()))
+    return {"table": study["table"], "markdown": table}
+
+
+def write_report(out_dir: Path, results: dict[str, Any]) -> Path:
+    """``report.md``: every section's numbers with its figures embedded."""
+    mp = results["mcculloch_pitts"]["truth_tables"]
+    per = results["perceptron"]
+    lif = results["lif"]
+    cuba = results["cuba"]
+    conv = results["conversion"]
+    steps = sorted(conv["snn_accuracy"])
+    lines = ["# neurosim demo report", "", "## McCulloch-Pitts units", "",
+             "| gate | truth table (inputs -> output) |", "|---|---|"]
+    lines += [f"| {name} | " + ", ".join(f"{''.join(map(str, i))}->{o}" for i, o in rows) + " |"
+              for name, rows in mp.items()]
+    lines += ["", "## Perceptron on the 8x8 digits", "",
+              f"Test accuracy {100 * per['digits_test_accuracy']:.1f}% (scikit-learn "
+              f"{100 * per['sklearn_test_accuracy']:.1f}%, same {per['epochs']} epochs). XOR: "
+              f"one layer {100 * per['xor_single_layer_accuracy']:.0f}%, two layers with "
+              f"backpropagation {100 * per['xor_two_layer_accuracy']:.0f}%.", "",
+              "## LIF neurons", "",
+              "| input | simulated ISI (ms) | theory (ms) |", "|---|---|---|"]
+    for current, sim, th in zip((1.5, 2.0, 3.0), lif["isi_s"], lif["isi_theory_s"]):
+        cells = ("no spikes", "no spikes (R I <= v_th)") if th == float("inf") else (
+            f"{sim * 1e3:.2f}", f"{th * 1e3:.2f}")
+        lines.append(f"| {current} nA | {cells[0]} | {cells[1]} |")
+    lines += ["", "![membrane traces](lif_membrane.png)", "", "![raster](lif_raster.png)", "",
+              "## CUBA network", "",
+              f"{cuba['neurons']:,} neurons, {cuba['synapses']:,} synapses, mean rate "
+              f"{cuba['rate_hz']:.2f} Hz, 1 s simulated in {cuba['neurosim_s'] * 1e3:.0f} ms."]
+    if "brian2_s" in cuba:
+        lines.append(f"Brian2 ({cuba['brian2_target']}): {cuba['brian2_rate_hz']:.2f} Hz in "
+                     f"{cuba['brian2_s'] * 1e3:.0f} ms: neurosim {cuba['speedup']:.1f}x faster.")
+    lines += ["", "![CUBA raster](cuba_raster.png)", "", "![CUBA rate](cuba_rate.png)", "",
+              "## ANN -> SNN: digits CNN", "",
+              "| T | " + " | ".join(str(t) for t in steps) + " |",
+              "|---|" + "---|" * len(steps),
+              "| SNN accuracy % | " + " | ".join(f"{100 * conv['snn_accuracy'][t]:.2f}"
+                                                for t in steps) + " |",
+              "| agreement with ANN % | " + " | ".join(f"{100 * conv['agreement'][t]:.2f}"
+                                                      for t in steps) + " |", "",
+              f"ANN accuracy {100 * conv['ann_accuracy']:.2f}%.", "",
+              "![accuracy vs T](conversion_accuracy.png)", "",
+              "![firing rates](conversion_rates.png)", ""]
+    if "transfer" in results:
+        lines += ["## Transfer: MNIST CNN -> digits (one seed)", "",
+                  results["transfer"]["markdown"], "", "![transfer](transfer/transfer.png)", ""]
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
 def run_demo(out_dir: str | Path = "out", *, backend: str = "cpu", seed: int = 0,
-             quiet: bool = False) -> dict[str, Any]:
+             quiet: bool = False, transfer: bool = True) -> dict[str, Any]:
     """Run every section, write figures and ``demo.json`` to ``out_dir``, return the results."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -185,6 +246,9 @@ def run_demo(out_dir: str | Path = "out", *, backend: str = "cpu", seed: int = 0
         "cuba": cuba_section(out_dir, backend, seed, quiet),
         "conversion": conversion_section(out_dir, backend, seed, quiet),
     }
+    if transfer:
+        results["transfer"] = transfer_section(out_dir, quiet)
     (out_dir / "demo.json").write_text(json.dumps(results, indent=2, default=float))
-    _say(quiet, f"Figures and demo.json written to {out_dir}/")
+    report = write_report(out_dir, results)
+    _say(quiet, f"Report with every figure: {report}; numbers in {out_dir}/demo.json")
     return results
