@@ -147,6 +147,13 @@ def _normalization(text: str):
             from None
 
 
+def _write_out(args: argparse.Namespace, name: str, payload: dict) -> None:
+    if getattr(args, "out", None):
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(json.dumps(payload, indent=2))
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from neurosim.benchmarking import bench_cuba
 
@@ -157,6 +164,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     compare = None if args.compare == "none" else (args.compare or "brian2")
     result = bench_cuba(args.neurons, args.duration, compare=compare, seed=args.seed,
                         backend=args.backend)
+    _write_out(args, "bench_cuba.json", result)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -186,6 +194,7 @@ def _bench_convert(args: argparse.Namespace) -> int:
     compare = None if args.compare == "none" else "snntorch"
     result = bench_convert(model, x, calib, timesteps=args.timesteps, compare=compare)
     result["model"] = args.model
+    _write_out(args, "bench_convert.json", result)
     if args.json:
         print(json.dumps(result))
     else:
@@ -203,7 +212,7 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
     from neurosim.transfer import run_transfer, to_markdown, write_report
 
     seeds = tuple(range(args.seed, args.seed + args.seeds))
-    study = run_transfer(quick=not args.full, seeds=seeds,
+    study = run_transfer(quick=not args.full, seeds=seeds, backend=args.backend,
                          progress=not (args.quiet or args.json))
     if args.out:
         write_report(study, args.out)
@@ -222,6 +231,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise UserError(f"unknown reference {args.against!r}; available: brian2")
     results = validate_brian2(quick=args.quick)
     ok = all(r["passed"] for r in results)
+    _write_out(args, "validate_brian2.json", {"passed": ok, "checks": results})
     if args.json:
         print(json.dumps({"passed": ok, "checks": results}))
     else:
@@ -357,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p, required=False)
     p.add_argument("--timesteps", type=_positive_int, default=32)
     p.add_argument("--batch", type=_positive_int, default=256)
+    p.add_argument("--out", default=None, help="folder for the JSON result")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
     p.set_defaults(func=_cmd_bench)
@@ -371,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_positive_int, default=3, help="seeds to average over")
     p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--out", default=None, help="folder for transfer.md/.json/.png")
+    p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu",
+                   help="backend of the spiking simulations")
     p.set_defaults(func=_cmd_transfer)
 
     p = sub.add_parser("validate", help="cross-checks against a reference simulator",
@@ -379,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("against", help="reference: brian2")
     p.add_argument("--quick", action="store_true", help="smaller sizes")
+    p.add_argument("--out", default=None, help="folder for the JSON result")
     p.set_defaults(func=_cmd_validate)
     return parser
 

@@ -95,8 +95,8 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int,
 def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
                  shots: tuple[int | None, ...] | None = None,
                  timesteps: tuple[int, ...] | None = None, epochs: int | None = None,
-                 strategies: tuple[str, ...] = STRATEGIES, progress: bool = True
-                 ) -> dict[str, Any]:
+                 strategies: tuple[str, ...] = STRATEGIES, progress: bool = True,
+                 backend: str = "cpu") -> dict[str, Any]:
     """Run the study; returns per-run rows and the mean/std table."""
     cfg = dict(QUICK if quick else FULL)
     for key, value in (("seeds", seeds), ("shots", shots), ("timesteps", timesteps),
@@ -121,7 +121,7 @@ def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
         n_epochs = max(cfg["epochs"], int(np.ceil(300 / max(1, len(idx) // 64 + 1))))
         model = train(model, x_train[idx], y_train[idx], n_epochs, seed,
                       frozen_features=strategy == "head")
-        snn = convert(model, x_train[idx], seed=seed)
+        snn = convert(model, x_train[idx], seed=seed, backend=backend)
         result = snn.evaluate(x_test, y_test, timesteps=list(cfg["timesteps"]))
         rows.append({"seed": seed, "shots": "all" if k is None else k, "strategy": strategy,
                      "train_images": len(idx), "ann_accuracy": result["ann_accuracy"],

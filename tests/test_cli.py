@@ -45,11 +45,12 @@ def test_simulate_cuba_small(capsys, tmp_path):
     assert (tmp_path / "cuba_raster.png").exists()
 
 
-def test_bench_cuba_without_peer(capsys):
+def test_bench_cuba_without_peer(capsys, tmp_path):
     code, out, _ = run(capsys, "bench", "cuba", "--neurons", "400", "--duration", "0.05",
-                       "--compare", "none", "--json")
+                       "--compare", "none", "--json", "--out", str(tmp_path))
     result = json.loads(out)
     assert code == 0 and result["neurons"] == 400 and result["neurosim_s"] > 0
+    assert json.loads((tmp_path / "bench_cuba.json").read_text()) == result
 
 
 @pytest.mark.parametrize("argv, needle", [
