@@ -29,10 +29,13 @@ def test_small_study_runs_and_transfer_beats_chance(tmp_path):
                                   progress=False)
     assert {e["strategy"] for e in study["table"]} == set(transfer.STRATEGIES)
     for entry in study["table"]:
-        assert entry["ann_mean"] > 0.3 and entry["snn_T16_mean"] > 0.3  # chance is 0.1
+        assert entry["snn_T16_mean"] > 0.3  # chance is 0.1
+        if entry["strategy"] != "surrogate":  # trained as an SNN: no ANN accuracy
+            assert entry["ann_mean"] > 0.3
     finetune = next(e for e in study["table"] if e["strategy"] == "finetune")
     scratch = next(e for e in study["table"] if e["strategy"] == "scratch")
     assert finetune["ann_mean"] > scratch["ann_mean"]  # pretraining helps with 5 shots
     transfer.write_report(study, tmp_path)
-    assert "| finetune | 5 |" in (tmp_path / "transfer.md").read_text()
+    text = (tmp_path / "transfer.md").read_text()
+    assert "| finetune | 5 |" in text and "| surrogate | 5 | — |" in text
     assert (tmp_path / "transfer.png").stat().st_size > 2000
