@@ -112,19 +112,7 @@ def surrogate_baseline(x: torch.Tensor, y: torch.Tensor, x_test: torch.Tensor,
                        y_test: torch.Tensor, seed: int, epochs: int,
                        timesteps: tuple[int, ...]) -> dict[str, Any]:
     torch.manual_seed(seed)
-    model = SurrogateSNN()
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    gen = torch.Generator().manual_seed(seed)
-    batch = min(64, len(x))
-    for _ in range(epochs):
-        model.train()
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), batch):
-            idx = order[i:i + batch]
-            opt.zero_grad()
-            F.cross_entropy(model(x[idx]), y[idx]).backward()
-            opt.step()
-    model.eval()
+    model = train(SurrogateSNN(), x, y, epochs, seed, frozen_features=False, lr=2e-3)
     accuracy, synops = {}, 0.0
     with torch.no_grad():
         for t in timesteps:
@@ -134,10 +122,13 @@ def surrogate_baseline(x: torch.Tensor, y: torch.Tensor, x_test: torch.Tensor,
 
 
 def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int,
-          frozen_features: bool) -> torch.nn.Module:
+          frozen_features: bool, lr: float | None = None) -> torch.nn.Module:
+    """Adam on cross-entropy, seeded minibatch order; returns the model in eval mode."""
     gen = torch.Generator().manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=1e-3 if not frozen_features else 3e-3)
+    if lr is None:
+        lr = 3e-3 if frozen_features else 1e-3
+    opt = torch.optim.Adam(params, lr=lr)
     batch = min(64, len(x))
     for _ in range(epochs):
         # frozen features: BatchNorm keeps its source statistics (eval mode)
