@@ -14,8 +14,12 @@ MNIST to the 8x8 digits task, and from the ANNs to spiking networks.
    images with surrogate gradients (snnTorch ``snn.Leaky``, atan surrogate, BPTT over 8 steps),
    evaluated at the same T.
 
-Mean and standard deviation over seeds. Hybrid fine-tuning of converted SNNs is not part of
-this module yet.
+5. Hybrid conversion (``hybrid``): the converted fine-tuned network is trained further as a
+   spiking network at T = 4 with surrogate gradients (:mod:`neurosim.convert.hybrid`), on the
+   same images; the table reports its accuracy at every T and how much came back at T = 4
+   against the converted network it started from.
+
+Mean and standard deviation over seeds.
 """
 
 from __future__ import annotations
@@ -34,11 +38,14 @@ from neurosim import zoo
 from neurosim.convert import convert
 from neurosim.datasets import load
 
-STRATEGIES = ("finetune", "head", "scratch", "surrogate")
+STRATEGIES = ("finetune", "head", "scratch", "surrogate", "hybrid")
 SURROGATE_STEPS = 8  # time steps a surrogate-gradient SNN is trained with (BPTT)
-QUICK = {"shots": (1, 10, None), "seeds": (0, 1, 2), "timesteps": (8, 16, 32, 64),
+HYBRID_STEPS = 4     # time steps of hybrid fine-tuning (converted SNN + surrogate gradients)
+HYBRID_UPDATES = 60  # optimiser steps of hybrid fine-tuning (whatever the training-set size)
+HYBRID_LR = 1e-4
+QUICK = {"shots": (1, 10, None), "seeds": (0, 1, 2), "timesteps": (4, 8, 16, 32, 64),
          "epochs": 20}
-FULL = {"shots": (1, 5, 10, 50, None), "seeds": (0, 1, 2), "timesteps": (8, 16, 32, 64),
+FULL = {"shots": (1, 5, 10, 50, None), "seeds": (0, 1, 2), "timesteps": (4, 8, 16, 32, 64),
         "epochs": 40}
 
 
@@ -165,6 +172,7 @@ def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
 
         bar = tqdm(total=len(jobs), desc="transfer", unit="run", leave=False)
     rows = []
+    converted = {}  # (seed, shots) -> the converted fine-tuned network and its evaluation
     start = time.time()
     for seed, k, strategy in jobs:
         idx = few_shot(y_train, k, seed)
@@ -176,11 +184,28 @@ def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
             result = surrogate_baseline(x_train[idx], y_train[idx], x_test, y_test, seed,
                                         n_epochs, tuple(cfg["timesteps"]))
             row.update(ann_accuracy=float("nan"), ann_macs_per_sample=float("nan"), **result)
+        elif strategy == "hybrid":
+            if (seed, k) not in converted:  # hybrid without finetune in the strategies
+                converted[(seed, k)] = _converted(build_model("finetune", source, seed), x_train,
+                                                  y_train, idx, x_test, y_test, n_epochs, seed,
+                                                  cfg, backend)
+            snn, before = converted[(seed, k)]
+            batches = int(np.ceil(len(idx) / 64))
+            tuned, losses = snn.finetune(x_train[idx], y_train[idx], timesteps=HYBRID_STEPS,
+                                         epochs=int(np.ceil(HYBRID_UPDATES / batches)),
+                                         lr=HYBRID_LR, seed=seed)
+            result = tuned.evaluate(x_test, y_test, timesteps=list(cfg["timesteps"]))
+            row.update(ann_accuracy=float("nan"), ann_macs_per_sample=float("nan"),
+                       snn_accuracy=result["snn_accuracy"],
+                       synops_per_sample=result["synops_per_sample"],
+                       converted_accuracy=before["snn_accuracy"],
+                       source_ann_accuracy=before["ann_accuracy"], hybrid_losses=losses)
         else:
-            model = train(build_model(strategy, source, seed), x_train[idx], y_train[idx],
-                          n_epochs, seed, frozen_features=strategy == "head")
-            snn = convert(model, x_train[idx], seed=seed, backend=backend)
-            result = snn.evaluate(x_test, y_test, timesteps=list(cfg["timesteps"]))
+            snn, result = _converted(build_model(strategy, source, seed), x_train, y_train, idx,
+                                     x_test, y_test, n_epochs, seed, cfg, backend,
+                                     frozen=strategy == "head")
+            if strategy == "finetune":
+                converted[(seed, k)] = (snn, result)
             row.update({key: result[key] for key in ("ann_accuracy", "snn_accuracy",
                                                      "synops_per_sample",
                                                      "ann_macs_per_sample")})
@@ -192,6 +217,15 @@ def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
     return {"config": {**cfg, "shots": ["all" if k is None else k for k in cfg["shots"]]},
             "rows": rows, "table": summarize(rows, cfg["timesteps"]),
             "seconds": time.time() - start}
+
+
+def _converted(model: torch.nn.Module, x_train: torch.Tensor, y_train: torch.Tensor,
+               idx: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor, n_epochs: int,
+               seed: int, cfg: dict, backend: str, frozen: bool = False) -> tuple:
+    """Train the ANN on the chosen images, convert it, evaluate it: (snn, evaluation)."""
+    model = train(model, x_train[idx], y_train[idx], n_epochs, seed, frozen_features=frozen)
+    snn = convert(model, x_train[idx], seed=seed, backend=backend)
+    return snn, snn.evaluate(x_test, y_test, timesteps=list(cfg["timesteps"]))
 
 
 def summarize(rows: list[dict], timesteps: tuple[int, ...]) -> list[dict]:
@@ -210,6 +244,12 @@ def summarize(rows: list[dict], timesteps: tuple[int, ...]) -> list[dict]:
             entry[f"snn_T{t}_mean"] = float(snn.mean())
             entry[f"snn_T{t}_std"] = float(snn.std())
         entry["synops_mean"] = float(np.mean([r["synops_per_sample"] for r in group]))
+        if "converted_accuracy" in group[0]:  # hybrid: the converted network it started from
+            for t in timesteps:
+                before = np.array([r["converted_accuracy"][t] for r in group])
+                entry[f"converted_T{t}_mean"] = float(before.mean())
+                entry[f"converted_T{t}_std"] = float(before.std())
+            entry["source_ann_mean"] = float(np.mean([r["source_ann_accuracy"] for r in group]))
         table.append(entry)
     return table
 
@@ -226,6 +266,22 @@ def to_markdown(study: dict) -> str:
             f"{100 * e[f'snn_T{t}_mean']:.1f} ± {100 * e[f'snn_T{t}_std']:.1f}" for t in steps]
         lines.append(f"| {e['strategy']} | {e['shots']} | " + " | ".join(cells)
                      + f" | {e['synops_mean']:.3g} |")
+    hybrid = [e for e in study["table"] if "source_ann_mean" in e]
+    if hybrid:
+        t = min(steps, key=lambda s: abs(s - HYBRID_STEPS))
+        lines += ["", f"Hybrid conversion (fine-tuned at T={HYBRID_STEPS} with surrogate "
+                  f"gradients), accuracy at T={t}:", "",
+                  "| shots/class | source ANN % | converted SNN % | hybrid SNN % | recovered |",
+                  "|---|---|---|---|---|"]
+        for e in hybrid:
+            ann, before, after = (e["source_ann_mean"], e[f"converted_T{t}_mean"],
+                                  e[f"snn_T{t}_mean"])
+            gap = ann - before
+            share = f"{100 * (after - before) / gap:.0f}% of the gap" if gap > 1e-9 else "—"
+            lines.append(f"| {e['shots']} | {100 * ann:.1f} | {100 * before:.1f} ± "
+                         f"{100 * e[f'converted_T{t}_std']:.1f} | {100 * after:.1f} ± "
+                         f"{100 * e[f'snn_T{t}_std']:.1f} | {100 * (after - before):+.1f} "
+                         f"points ({share}) |")
     return "\n".join(lines)
 
 
@@ -247,18 +303,25 @@ def write_report(study: dict, out_dir: str | Path) -> None:
             continue
         labels = [e["shots"] for e in entries]
         color = None
-        if strategy != "surrogate":  # the surrogate-gradient network has no ANN
+        if strategy not in ("surrogate", "hybrid"):  # SNNs trained as SNNs have no ANN
             line = ax.errorbar(range(len(entries)), [100 * e["ann_mean"] for e in entries],
                                yerr=[100 * e["ann_std"] for e in entries], marker="o",
                                label=f"{strategy} (ANN)")
             color = line[0].get_color()
-        ax.plot(range(len(entries)), [100 * e[f"snn_T{t_max}_mean"] for e in entries], ls="--",
-                marker="x", color=color, label=f"{strategy} (SNN, T={t_max})")
+        t = t_max
+        if strategy == "hybrid":  # shown at its low T, beside the network it started from
+            t = min(study["config"]["timesteps"], key=lambda s: abs(s - HYBRID_STEPS))
+            line = ax.plot(range(len(entries)), [100 * e[f"converted_T{t}_mean"]
+                                                 for e in entries], ls=":", marker=".",
+                           label=f"finetune converted (SNN, T={t})")
+            color = line[0].get_color()
+        ax.plot(range(len(entries)), [100 * e[f"snn_T{t}_mean"] for e in entries], ls="--",
+                marker="x", color=color, label=f"{strategy} (SNN, T={t})")
         ax.set_xticks(range(len(entries)))
         ax.set_xticklabels(labels)
     ax.set_xlabel("labelled images per class")
     ax.set_ylabel("digits test accuracy (%)")
     ax.legend(fontsize="small")
-    ax.set_title("Transfer from MNIST: fine-tune / head / scratch / surrogate SNN")
+    ax.set_title("Transfer from MNIST: ANNs, converted SNNs, surrogate and hybrid SNNs")
     fig.savefig(out / "transfer.png", dpi=120)
     plot.plt.close(fig)

@@ -210,3 +210,22 @@ def maxpool_gate(spikes, kernel, stride, padding, dilation):
                                                       -ij[0] * width - ij[1]))
                     out[t, m, oh, ow] = spikes[t, m, i, j]
     return out
+
+
+def spiking_maxpool(currents, scale, kernel, v0=0.5):
+    """IF neurons (threshold 1 on ``current / scale[c]``, reset by subtraction, spikes of
+    amplitude ``scale[c]``) feeding the spiking max-pool, by composition of the definitions:
+    currents (T, B, C, H, W) -> (pooled spikes (T, B, C, Ho, Wo), neuron spike counts)."""
+    scale = np.asarray(scale, np.float32).reshape(1, -1, 1, 1)
+    n_steps = currents.shape[0]
+    v = np.full(currents.shape[1:], v0, np.float32)
+    spikes = np.zeros(currents.shape, np.float32)
+    for t in range(n_steps):
+        v = v + currents[t] * (np.float32(1) / scale)
+        fired = v > 1
+        v = np.where(fired, v - 1, v).astype(np.float32)
+        spikes[t] = np.where(fired, scale, 0)
+    b, c, h, w = currents.shape[1:]
+    pooled = maxpool_gate(spikes.reshape(n_steps, b * c, h, w), kernel, kernel, (0, 0), (1, 1))
+    return (pooled.reshape((n_steps, b, c) + pooled.shape[-2:]),
+            (spikes != 0).sum(axis=0).astype(np.int32))

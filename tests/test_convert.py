@@ -228,6 +228,61 @@ def test_maxpool_gate_kernel_matches_naive():
         np.testing.assert_array_equal(out_counts, (expected != 0).sum(axis=0))
 
 
+def _fused_case(module, constant, kernel, seed=0):
+    """Run the fused IF + max-pool kernel of ``module`` on random currents (B=2, C=3, 7x9 maps,
+    ragged edges for 2x2 windows) in two calls that carry the state; returns (out, naive)."""
+    rng = np.random.default_rng(seed)
+    n_steps, b, c, h, w = 11, 2, 3, 7, 9
+    scale = np.array([0.5, 1.0, 2.0], np.float32)
+    currents = (rng.uniform(-0.4, 0.9, (1 if constant else n_steps, b, c, h, w))
+                * scale.reshape(1, 1, c, 1, 1)).astype(np.float32)
+    full = np.broadcast_to(currents, (n_steps, b, c, h, w))
+    expected, neuron_counts = naive.spiking_maxpool(full, scale, kernel)
+    ho, wo = h // kernel[0], w // kernel[1]
+    v = np.full((b * c, h * w), 0.5, np.float32)
+    counts = np.zeros((b * c, h * w), np.int32)
+    fired = np.zeros((b * c, h * w), np.uint8)
+    out = np.empty((n_steps, b * c, ho, wo), np.float32)
+    out_counts = np.zeros((b * c, ho, wo), np.int32)
+    flat = currents.reshape(len(currents), b * c, h * w)
+    for lo, hi in ((0, 4), (4, n_steps)):
+        part = np.empty((hi - lo, b * c, ho, wo), np.float32)
+        rows = flat if constant else np.ascontiguousarray(flat[lo:hi])
+        module.spiking_maxpool(rows, np.float32(1) / scale, scale, np.int64(w),
+                               np.int64(kernel[0]), np.int64(kernel[1]), v, np.float32(1),
+                               np.float32(1), np.float32(1), False, True, counts, fired, part,
+                               out_counts)
+        out[lo:hi] = part
+    return out, counts, out_counts, expected, neuron_counts
+
+
+@pytest.mark.parametrize("constant", [True, False])
+@pytest.mark.parametrize("kernel", [(2, 2), (3, 2)])
+def test_fused_spiking_maxpool_kernel_matches_naive(constant, kernel):
+    from neurosim.kernels import cpu
+
+    out, counts, out_counts, expected, neuron_counts = _fused_case(cpu, constant, kernel)
+    assert 0 < (expected != 0).mean() < 0.9  # a real mix of spikes and silence
+    np.testing.assert_array_equal(out.reshape(expected.shape), expected)
+    np.testing.assert_array_equal(counts.reshape(neuron_counts.shape), neuron_counts)
+    np.testing.assert_array_equal(out_counts.reshape(expected.shape[1:]),
+                                  (expected != 0).sum(axis=0))
+
+
+def test_fused_layer_and_pool_equal_the_separate_kernels():
+    """The fused path of the simulation (ReLU layer + tiled max-pool in one kernel) against the
+    same network run through the separate kernels (fusion disabled)."""
+    build, shape = MODELS["conv2d_batchnorm_maxpool"]
+    x = _data(shape, n=9)
+    snn = convert(build().eval(), x)
+    assert any(snn._fused_pool(n) is not None for n in snn.graph.nodes if n.op == "relu")
+    fused = snn.simulate(x, 20)
+    snn._fused_pool = lambda node: None
+    separate = snn.simulate(x, 20)
+    np.testing.assert_array_equal(fused["membrane"], separate["membrane"])
+    assert fused["spikes"] == separate["spikes"] and fused["synops"] == separate["synops"]
+
+
 @pytest.mark.parametrize("options", [
     {"granularity": "channel"}, {"neuron": "lif", "lif_tau_steps": 500.0}, {"reset": "zero"},
     {"decoding": "count"}, {"encoding": "poisson"}, {"normalization": 99.0},

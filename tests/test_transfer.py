@@ -25,17 +25,22 @@ def test_head_only_training_leaves_the_features_unchanged():
 
 
 def test_small_study_runs_and_transfer_beats_chance(tmp_path):
-    study = transfer.run_transfer(seeds=(0,), shots=(5,), timesteps=(16,), epochs=5,
+    study = transfer.run_transfer(seeds=(0,), shots=(5,), timesteps=(4, 16), epochs=5,
                                   progress=False)
     assert {e["strategy"] for e in study["table"]} == set(transfer.STRATEGIES)
     for entry in study["table"]:
         assert entry["snn_T16_mean"] > 0.3  # chance is 0.1
-        if entry["strategy"] != "surrogate":  # trained as an SNN: no ANN accuracy
+        if entry["strategy"] not in ("surrogate", "hybrid"):  # trained as SNNs: no ANN
             assert entry["ann_mean"] > 0.3
     finetune = next(e for e in study["table"] if e["strategy"] == "finetune")
     scratch = next(e for e in study["table"] if e["strategy"] == "scratch")
     assert finetune["ann_mean"] > scratch["ann_mean"]  # pretraining helps with 5 shots
+    hybrid = next(e for e in study["table"] if e["strategy"] == "hybrid")
+    # hybrid starts from the converted fine-tuned network of the same seed and shots
+    assert hybrid["converted_T4_mean"] == finetune["snn_T4_mean"]
+    assert hybrid["source_ann_mean"] == finetune["ann_mean"]
     transfer.write_report(study, tmp_path)
     text = (tmp_path / "transfer.md").read_text()
     assert "| finetune | 5 |" in text and "| surrogate | 5 | — |" in text
+    assert "Hybrid conversion (fine-tuned at T=4" in text and "| hybrid | 5 | — |" in text
     assert (tmp_path / "transfer.png").stat().st_size > 2000

@@ -13,13 +13,14 @@ from typing import Any
 import torch
 
 from neurosim.convert.calibrate import calibrate, iter_batches
+from neurosim.convert.hybrid import finetune
 from neurosim.convert.ir import ConversionError
 from neurosim.convert.normalize import normalize
 from neurosim.convert.snn import ConversionOptions, SpikingNetwork
 from neurosim.convert.trace import export_graph
 from neurosim.validation import check_choice, check_scalar
 
-__all__ = ["ConversionError", "ConversionOptions", "SpikingNetwork", "convert"]
+__all__ = ["ConversionError", "ConversionOptions", "SpikingNetwork", "convert", "finetune"]
 
 
 def _check_options(options: dict[str, Any]) -> ConversionOptions:

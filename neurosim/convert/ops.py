@@ -21,9 +21,12 @@ def tensor_params(node: Node, dtype: torch.dtype) -> dict:
 
 
 def apply_linear(node: Node, inputs: list[torch.Tensor], *, with_bias: bool = True,
-                 weight_override: torch.Tensor | None = None) -> torch.Tensor:
+                 weight_override: torch.Tensor | None = None,
+                 params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """The op on ``inputs``; ``params`` replaces the node's weight/bias/scale/shift (the
+    trainable copies of :mod:`neurosim.convert.hybrid`)."""
     x = inputs[0]
-    p = tensor_params(node, x.dtype)
+    p = tensor_params(node, x.dtype) if params is None else params
     bias = p.get("bias") if with_bias else None
     if node.op == "linear":
         return F.linear(x, weight_override if weight_override is not None else p["weight"], bias)

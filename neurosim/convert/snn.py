@@ -153,6 +153,47 @@ class SpikingNetwork:
         return (torch.from_numpy(out).reshape((shape[0], shape[1]) + out_hw), counts,
                 out_counts.reshape((batch, shape[1]) + out_hw))
 
+    def _fused_pool(self, node: Node) -> Node | None:
+        """The max-pool that is the only reader of ReLU layer ``node``, when the two can run as
+        one fused kernel (tiled windows: kernel == stride, no padding, no dilation)."""
+        users = self.graph.users(node.name)
+        if len(users) != 1 or users[0].op != "maxpool" or node.name == self.graph.output or \
+                len(node.shape) != 3:
+            return None
+        p = users[0].params
+        tiled = (tuple(p["kernel"]) == tuple(p["stride"]) and tuple(p["padding"]) == (0, 0)
+                 and tuple(p["dilation"]) == (1, 1))
+        return users[0] if tiled else None
+
+    def _if_maxpool(self, node: Node, pool: Node, currents: torch.Tensor, n_steps: int,
+                    invariant: bool) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        """IF/LIF layer ``node`` and the max-pool ``pool`` reading it in one kernel: (pooled
+        spikes (T*B, C, Ho, Wo), the neurons' spike counts (B, C, H, W), the pool's output
+        counts (B, C, Ho, Wo)). The full-resolution spikes are never materialised."""
+        from neurosim.backends import get_backend
+
+        channels, height, width = node.shape
+        maps = currents.shape[0] // (1 if invariant else n_steps) * channels
+        flat = currents.to(torch.float32).contiguous().numpy().reshape(
+            (1 if invariant else n_steps), maps, height * width)
+        scale, inv_scale = self._scales_1d(node.name)
+        _, _, _, r_m, decay, gain, leaky, subtract, _ = self._neuron_params().kernel_args(
+            1.0, np.dtype(np.float32))
+        v = np.full((maps, height * width), self.options.v_init, np.float32)
+        counts = np.zeros((maps, height * width), np.int32)
+        fired = np.zeros((maps, height * width), np.uint8)
+        out_hw = tuple(pool.shape[-2:])
+        out = np.empty((n_steps, maps) + out_hw, np.float32)
+        out_counts = np.zeros((maps,) + out_hw, np.int32)
+        kernel = pool.params["kernel"]
+        get_backend(self.options.backend).spiking_maxpool(
+            flat, inv_scale, scale, np.int64(width), np.int64(kernel[0]), np.int64(kernel[1]), v,
+            decay, gain, r_m, leaky, subtract, counts, fired, out, out_counts)
+        batch = maps // channels
+        return (torch.from_numpy(out).reshape((n_steps * batch, channels) + out_hw),
+                counts.reshape((batch,) + tuple(node.shape)),
+                out_counts.reshape((batch, channels) + out_hw))
+
     def _encode(self, x: torch.Tensor, n_steps: int, generator: torch.Generator | None):
         """Input for every step, (T*B, ...): the image itself, or Bernoulli spikes."""
         if self.options.encoding == "constant":
@@ -183,7 +224,10 @@ class SpikingNetwork:
             return value.unsqueeze(0).expand((n_steps,) + tuple(value.shape)).reshape(
                 (-1,) + tuple(value.shape[1:]))
 
+        fused: set[str] = set()  # max-pools already run with the ReLU layer before them
         for node in self.graph.nodes[1:]:
+            if node.name in fused:
+                continue
             if node.op in LINEAR_OPS:
                 if all(invariant[i] for i in node.inputs):
                     out = apply_linear(node, [values[i] for i in node.inputs])
@@ -196,8 +240,18 @@ class SpikingNetwork:
             invariant[node.name] = False
             if node.op == "relu":
                 source = node.inputs[0]
-                out, _, counts = self._if_layer(node, values[source], n_steps,
-                                                invariant=invariant[source])
+                pool = self._fused_pool(node)
+                if pool is not None:
+                    pooled, counts, pool_counts = self._if_maxpool(node, pool, values[source],
+                                                                   n_steps, invariant[source])
+                    self._count_events(pool.name, pool_counts, stats)
+                    values[pool.name] = pooled
+                    invariant[pool.name] = False
+                    fused.add(pool.name)
+                    out = None  # the full-resolution spikes are not materialised
+                else:
+                    out, _, counts = self._if_layer(node, values[source], n_steps,
+                                                    invariant=invariant[source])
                 stats["spikes"][node.name] = stats["spikes"].get(node.name, 0.0) + float(
                     counts.sum())
                 self._count_events(node.name, counts, stats)
@@ -208,7 +262,8 @@ class SpikingNetwork:
             else:
                 out, _, counts = self._maxpool(node, over_time(node.inputs[0]), n_steps)
                 self._count_events(node.name, counts, stats)
-            values[node.name] = out
+            if out is not None:
+                values[node.name] = out
             for name in node.inputs:  # free what no later node reads
                 if all(name not in later.inputs for later in
                        self.graph.nodes[self.graph.nodes.index(node) + 1:]) and \
@@ -328,6 +383,16 @@ class SpikingNetwork:
                 membrane = current if membrane is None else membrane + current
                 out.append(membrane.clone())
         return torch.stack(out).numpy()
+
+    # -- hybrid conversion -----------------------------------------------------------------------
+    def finetune(self, x: Any, y: Any, *, timesteps: int = 4, epochs: int = 10,
+                 lr: float = 1e-4, **kwargs: Any) -> tuple[SpikingNetwork, list[float]]:
+        """Fine-tune this network as a spiking network at ``timesteps`` steps with surrogate
+        gradients (hybrid conversion, :mod:`neurosim.convert.hybrid`). Returns a new network
+        and the mean training loss per epoch; this one is unchanged."""
+        from neurosim.convert.hybrid import finetune
+
+        return finetune(self, x, y, timesteps=timesteps, epochs=epochs, lr=lr, **kwargs)
 
     # -- evaluation ----------------------------------------------------------------------------
     def evaluate(self, x: Any, y: Any, timesteps: Any = (8, 16, 32, 64), *,

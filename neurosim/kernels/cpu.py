@@ -18,6 +18,8 @@ NAME = "cpu"
 
 lif_neuron_step = njit(inline="always", **NJIT_OPTIONS)(scalar.lif_neuron_step)
 ovr_unit_train = njit(**NJIT_OPTIONS)(scalar.ovr_unit_train)
+_spiking_maxpool_map = njit(inline="always", **NJIT_OPTIONS)(
+    scalar.make_spiking_maxpool_map(lif_neuron_step))
 
 # ----------------------------------------------------------------------------------------------
 # McCulloch-Pitts units
@@ -310,5 +312,17 @@ def spiking_layer(currents, inv_scale, scale, inner, v, decay, gain, r_m, leaky,
                 v_seg[j] = vj
                 out[j] = amp_c if spiked else zero
                 counts_seg[j] += 1 if spiked else 0
+
+@njit(**NJIT_PARALLEL_OPTIONS)
+def spiking_maxpool(currents, inv_scale, scale, width, kernel_h, kernel_w, v, decay, gain, r_m,
+                    leaky, subtract, counts, fired, out, out_counts):
+    """A layer of IF/LIF neurons fused with the tiled spiking max-pool that reads it (kernel ==
+    stride, no padding or dilation): :func:`spiking_layer` then :func:`maxpool_gate` without
+    writing the full-resolution spike tensor (T times the layer's size) in between. Arguments:
+    :func:`neurosim.kernels.scalar.spiking_maxpool_map`; one work item per feature map."""
+    for m in prange(v.shape[0]):
+        _spiking_maxpool_map(m, currents, inv_scale, scale, width, kernel_h, kernel_w, v, decay,
+                             gain, r_m, leaky, subtract, counts, fired, out, out_counts)
+
 
 from neurosim.kernels.cpu_network import network_run  # noqa: E402,F401  (same backend surface)

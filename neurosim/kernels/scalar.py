@@ -101,3 +101,59 @@ def hash_uniform(seed, step, index):
     x = (x ^ (x >> 27)) * 0x94D049BB133111EB
     x = x ^ (x >> 31)
     return (x >> 11) * (1.0 / 9007199254740992.0)
+
+
+
+def make_spiking_maxpool_map(lif_neuron_step):
+    """The fused neuron + max-pool rule below, calling a backend's compiled
+    :func:`lif_neuron_step` (plain functions cannot call plain functions in compiled code)."""
+
+    def spiking_maxpool_map(m, currents, inv_scale, scale, width, kernel_h, kernel_w, v, decay,
+                            gain, r_m, leaky, subtract, counts, fired, out, out_counts):
+        """IF/LIF neurons and the spiking max-pool that reads them, fused, for feature map ``m``
+        over T steps (tiled windows: kernel == stride, no padding or dilation).
+
+        currents (T or 1, M, H*W); v, counts (M, H*W): the neurons' state and spike counts, which
+        are also the gate's running counts (a spike is nonzero: thresholds are positive); fired
+        (M, H*W) uint8 scratch; out (T, M, Ho, Wo): the pooled spikes of amplitude ``scale[c]``,
+        ``c = m % len(scale)``; out_counts (M, Ho, Wo) gains the spikes passed. Gives exactly
+        ``spiking_layer`` followed by ``maxpool_gate``, without the full-resolution spike tensor
+        between them.
+        """
+        n_steps = out.shape[0]
+        out_h = out.shape[2]
+        out_w = out.shape[3]
+        n = v.shape[1]
+        c = m % scale.shape[0]
+        inv_c = inv_scale[c]
+        amp_c = scale[c]
+        one = amp_c * 0 + 1
+        zero = amp_c * 0
+        constant = currents.shape[0] == 1
+        v_m = v[m]
+        counts_m = counts[m]
+        fired_m = fired[m]
+        out_counts_m = out_counts[m]
+        for t in range(n_steps):
+            cur = currents[0 if constant else t, m]
+            for k in range(n):  # 1-D views: this loop vectorises on the CPU
+                vk, _, spiked = lif_neuron_step(v_m[k], 0, cur[k] * inv_c, one, zero, zero, r_m,
+                                                decay, gain, leaky, subtract, 0)
+                v_m[k] = vk
+                fired_m[k] = 1 if spiked else 0
+                counts_m[k] += 1 if spiked else 0
+            out_tm = out[t, m]
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    best = -1
+                    best_fired = 0
+                    for i in range(oh * kernel_h, oh * kernel_h + kernel_h):
+                        row = i * width
+                        for j in range(ow * kernel_w, ow * kernel_w + kernel_w):
+                            if counts_m[row + j] > best:
+                                best = counts_m[row + j]
+                                best_fired = fired_m[row + j]
+                    out_tm[oh, ow] = amp_c if best_fired != 0 else zero
+                    out_counts_m[oh, ow] += best_fired
+
+    return spiking_maxpool_map

@@ -141,6 +141,19 @@ def test_maxpool_gate_cpu_equals_cuda():
     np.testing.assert_array_equal(outs[0][2], outs[1][2])
 
 
+def test_fused_spiking_maxpool_cpu_equals_cuda():
+    from neurosim.kernels import cpu
+    from neurosim.kernels import cuda as cuda_kernels
+    from tests.test_convert import _fused_case
+
+    for constant in (True, False):
+        cpu_out = _fused_case(cpu, constant, (2, 2))
+        gpu_out = _fused_case(cuda_kernels, constant, (2, 2))
+        np.testing.assert_array_equal(gpu_out[0].reshape(gpu_out[3].shape), gpu_out[3])
+        for ours, theirs in zip(cpu_out[:3], gpu_out[:3]):
+            np.testing.assert_array_equal(ours, theirs)
+
+
 def test_converted_network_cpu_equals_cuda():
     import torch
 
