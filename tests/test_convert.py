@@ -229,31 +229,32 @@ def test_maxpool_gate_kernel_matches_naive():
 
 
 def _fused_case(module, constant, kernel, seed=0):
-    """Run the fused IF + max-pool kernel of ``module`` on random currents (B=2, C=3, 7x9 maps,
-    ragged edges for 2x2 windows) in two calls that carry the state; returns (out, naive)."""
+    """Run the fused IF + max-pool kernel of ``module`` (channels-last) on random currents (B=2,
+    C=3, 7x9 maps: ragged edges) in two calls that carry the state. Returns its pooled spikes,
+    neuron counts and pooled counts (NCHW order) and the naive twin's spikes and counts."""
     rng = np.random.default_rng(seed)
     n_steps, b, c, h, w = 11, 2, 3, 7, 9
     scale = np.array([0.5, 1.0, 2.0], np.float32)
     currents = (rng.uniform(-0.4, 0.9, (1 if constant else n_steps, b, c, h, w))
                 * scale.reshape(1, 1, c, 1, 1)).astype(np.float32)
-    full = np.broadcast_to(currents, (n_steps, b, c, h, w))
-    expected, neuron_counts = naive.spiking_maxpool(full, scale, kernel)
+    expected, neuron_counts = naive.spiking_maxpool(
+        np.broadcast_to(currents, (n_steps, b, c, h, w)), scale, kernel)
     ho, wo = h // kernel[0], w // kernel[1]
-    v = np.full((b * c, h * w), 0.5, np.float32)
-    counts = np.zeros((b * c, h * w), np.int32)
-    fired = np.zeros((b * c, h * w), np.uint8)
-    out = np.empty((n_steps, b * c, ho, wo), np.float32)
-    out_counts = np.zeros((b * c, ho, wo), np.int32)
-    flat = currents.reshape(len(currents), b * c, h * w)
+    v = np.full((b, h, w, c), 0.5, np.float32)
+    counts = np.zeros((b, h, w, c), np.int32)
+    best, fired = np.zeros((b * ho, c), np.int32), np.zeros((b * ho, c), np.uint8)
+    out = np.empty((n_steps, b, ho, wo, c), np.float32)
+    out_counts = np.zeros((b, ho, wo, c), np.int32)
+    nhwc = np.ascontiguousarray(currents.transpose(0, 1, 3, 4, 2))
     for lo, hi in ((0, 4), (4, n_steps)):
-        part = np.empty((hi - lo, b * c, ho, wo), np.float32)
-        rows = flat if constant else np.ascontiguousarray(flat[lo:hi])
-        module.spiking_maxpool(rows, np.float32(1) / scale, scale, np.int64(w),
-                               np.int64(kernel[0]), np.int64(kernel[1]), v, np.float32(1),
-                               np.float32(1), np.float32(1), False, True, counts, fired, part,
-                               out_counts)
+        part = np.empty((hi - lo, b, ho, wo, c), np.float32)
+        rows = nhwc if constant else np.ascontiguousarray(nhwc[lo:hi])
+        module.spiking_maxpool(rows, np.float32(1) / scale, scale, np.int64(kernel[0]),
+                               np.int64(kernel[1]), v, np.float32(1), np.float32(1),
+                               np.float32(1), False, True, counts, best, fired, part, out_counts)
         out[lo:hi] = part
-    return out, counts, out_counts, expected, neuron_counts
+    return (out.transpose(0, 1, 4, 2, 3), counts.transpose(0, 3, 1, 2),
+            out_counts.transpose(0, 3, 1, 2), expected, neuron_counts)
 
 
 @pytest.mark.parametrize("constant", [True, False])
@@ -263,10 +264,9 @@ def test_fused_spiking_maxpool_kernel_matches_naive(constant, kernel):
 
     out, counts, out_counts, expected, neuron_counts = _fused_case(cpu, constant, kernel)
     assert 0 < (expected != 0).mean() < 0.9  # a real mix of spikes and silence
-    np.testing.assert_array_equal(out.reshape(expected.shape), expected)
-    np.testing.assert_array_equal(counts.reshape(neuron_counts.shape), neuron_counts)
-    np.testing.assert_array_equal(out_counts.reshape(expected.shape[1:]),
-                                  (expected != 0).sum(axis=0))
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(counts, neuron_counts)
+    np.testing.assert_array_equal(out_counts, (expected != 0).sum(axis=0))
 
 
 def test_fused_layer_and_pool_equal_the_separate_kernels():

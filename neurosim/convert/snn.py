@@ -169,30 +169,34 @@ class SpikingNetwork:
                     invariant: bool) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
         """IF/LIF layer ``node`` and the max-pool ``pool`` reading it in one kernel: (pooled
         spikes (T*B, C, Ho, Wo), the neurons' spike counts (B, C, H, W), the pool's output
-        counts (B, C, Ho, Wo)). The full-resolution spikes are never materialised."""
+        counts (B, C, Ho, Wo)). The full-resolution spikes are never materialised. The kernel
+        works channels-last; the pooled spikes come back as an NCHW view of channels-last
+        memory, the layout PyTorch's CPU convolutions are fastest on (the next layer)."""
         from neurosim.backends import get_backend
 
         channels, height, width = node.shape
-        maps = currents.shape[0] // (1 if invariant else n_steps) * channels
-        flat = currents.to(torch.float32).contiguous().numpy().reshape(
-            (1 if invariant else n_steps), maps, height * width)
-        scale, inv_scale = self._scales_1d(node.name)
+        rows = 1 if invariant else n_steps
+        batch = currents.shape[0] // rows
+        nhwc = currents.to(torch.float32).permute(0, 2, 3, 1).contiguous().numpy().reshape(
+            rows, batch, height, width, channels)  # no copy when already channels-last
+        scale, inv_scale = (np.ascontiguousarray(np.broadcast_to(a, channels))
+                            for a in self._scales_1d(node.name))
         _, _, _, r_m, decay, gain, leaky, subtract, _ = self._neuron_params().kernel_args(
             1.0, np.dtype(np.float32))
-        v = np.full((maps, height * width), self.options.v_init, np.float32)
-        counts = np.zeros((maps, height * width), np.int32)
-        fired = np.zeros((maps, height * width), np.uint8)
-        out_hw = tuple(pool.shape[-2:])
-        out = np.empty((n_steps, maps) + out_hw, np.float32)
-        out_counts = np.zeros((maps,) + out_hw, np.int32)
+        v = np.full((batch, height, width, channels), self.options.v_init, np.float32)
+        counts = np.zeros((batch, height, width, channels), np.int32)
+        out_h, out_w = pool.shape[-2:]
+        best = np.zeros((batch * out_h, channels), np.int32)
+        best_fired = np.zeros((batch * out_h, channels), np.uint8)
+        out = np.empty((n_steps, batch, out_h, out_w, channels), np.float32)
+        out_counts = np.zeros((batch, out_h, out_w, channels), np.int32)
         kernel = pool.params["kernel"]
         get_backend(self.options.backend).spiking_maxpool(
-            flat, inv_scale, scale, np.int64(width), np.int64(kernel[0]), np.int64(kernel[1]), v,
-            decay, gain, r_m, leaky, subtract, counts, fired, out, out_counts)
-        batch = maps // channels
-        return (torch.from_numpy(out).reshape((n_steps * batch, channels) + out_hw),
-                counts.reshape((batch,) + tuple(node.shape)),
-                out_counts.reshape((batch, channels) + out_hw))
+            nhwc, inv_scale, scale, np.int64(kernel[0]), np.int64(kernel[1]), v, decay, gain, r_m,
+            leaky, subtract, counts, best, best_fired, out, out_counts)
+        pooled = torch.from_numpy(out).reshape(n_steps * batch, out_h, out_w, channels)
+        return (pooled.permute(0, 3, 1, 2), counts.transpose(0, 3, 1, 2),
+                out_counts.transpose(0, 3, 1, 2))
 
     def _encode(self, x: torch.Tensor, n_steps: int, generator: torch.Generator | None):
         """Input for every step, (T*B, ...): the image itself, or Bernoulli spikes."""

@@ -18,8 +18,8 @@ NAME = "cpu"
 
 lif_neuron_step = njit(inline="always", **NJIT_OPTIONS)(scalar.lif_neuron_step)
 ovr_unit_train = njit(**NJIT_OPTIONS)(scalar.ovr_unit_train)
-_spiking_maxpool_map = njit(inline="always", **NJIT_OPTIONS)(
-    scalar.make_spiking_maxpool_map(lif_neuron_step))
+_spiking_maxpool_row = njit(inline="always", **NJIT_OPTIONS)(
+    scalar.make_spiking_maxpool_row(lif_neuron_step))
 
 # ----------------------------------------------------------------------------------------------
 # McCulloch-Pitts units
@@ -314,15 +314,27 @@ def spiking_layer(currents, inv_scale, scale, inner, v, decay, gain, r_m, leaky,
                 counts_seg[j] += 1 if spiked else 0
 
 @njit(**NJIT_PARALLEL_OPTIONS)
-def spiking_maxpool(currents, inv_scale, scale, width, kernel_h, kernel_w, v, decay, gain, r_m,
-                    leaky, subtract, counts, fired, out, out_counts):
+def spiking_maxpool(currents, inv_scale, scale, kernel_h, kernel_w, v, decay, gain, r_m, leaky,
+                    subtract, counts, best, best_fired, out, out_counts):
     """A layer of IF/LIF neurons fused with the tiled spiking max-pool that reads it (kernel ==
-    stride, no padding or dilation): :func:`spiking_layer` then :func:`maxpool_gate` without
-    writing the full-resolution spike tensor (T times the layer's size) in between. Arguments:
-    :func:`neurosim.kernels.scalar.spiking_maxpool_map`; one work item per feature map."""
-    for m in prange(v.shape[0]):
-        _spiking_maxpool_map(m, currents, inv_scale, scale, width, kernel_h, kernel_w, v, decay,
-                             gain, r_m, leaky, subtract, counts, fired, out, out_counts)
+    stride, no padding or dilation), channels-last: :func:`spiking_layer` then
+    :func:`maxpool_gate` without writing the full-resolution spike tensor (T times the layer's
+    size) in between. currents (T or 1, B, H, W, C); v, counts (B, H, W, C); best, best_fired
+    (B*Ho, C); out (T, B, Ho, Wo, C); out_counts (B, Ho, Wo, C). The rule:
+    :func:`neurosim.kernels.scalar.make_spiking_maxpool_row`, one work item per row of windows
+    of one sample."""
+    batch, height, width, n_channels = v.shape
+    out_h, out_w = out.shape[2], out.shape[3]
+    dims = (height, width, out_h, out_w, kernel_h, kernel_w)
+    pixels = batch * height * width
+    flat_currents = currents.reshape(currents.shape[0], pixels, n_channels)
+    flat_out = out.reshape(out.shape[0], batch * out_h * out_w, n_channels)
+    flat_v, flat_counts = v.reshape(pixels, n_channels), counts.reshape(pixels, n_channels)
+    flat_out_counts = out_counts.reshape(batch * out_h * out_w, n_channels)
+    for item in prange(batch * out_h):
+        _spiking_maxpool_row(item, dims, flat_currents, inv_scale, scale, flat_v, decay, gain,
+                             r_m, leaky, subtract, flat_counts, best, best_fired, flat_out,
+                             flat_out_counts)
 
 
 from neurosim.kernels.cpu_network import network_run  # noqa: E402,F401  (same backend surface)

@@ -23,7 +23,7 @@ NAME = "cuda"
 
 _lif_neuron_step = cuda.jit(device=True)(scalar.lif_neuron_step)
 _ovr_unit_train = cuda.jit(device=True)(scalar.ovr_unit_train)
-_spiking_maxpool_map = cuda.jit(device=True)(scalar.make_spiking_maxpool_map(_lif_neuron_step))
+_spiking_maxpool_row = cuda.jit(device=True)(scalar.make_spiking_maxpool_row(_lif_neuron_step))
 
 
 def _launch_config(n_threads: int) -> tuple[int, int]:
@@ -330,25 +330,34 @@ def spiking_layer(currents, inv_scale, scale, inner, v, decay, gain, r_m, leaky,
     _copy_back([(d_v, v), (d_counts, counts), (d_out, spikes_out)])
 
 @cuda.jit
-def _spiking_maxpool_kernel(currents, inv_scale, scale, width, kernel_h, kernel_w, v, decay,
-                            gain, r_m, leaky, subtract, counts, fired, out, out_counts):
-    m = cuda.grid(1)
-    if m < v.shape[0]:
-        _spiking_maxpool_map(m, currents, inv_scale, scale, width, kernel_h, kernel_w, v, decay,
-                             gain, r_m, leaky, subtract, counts, fired, out, out_counts)
+def _spiking_maxpool_kernel(dims, currents, inv_scale, scale, v, decay, gain, r_m, leaky,
+                            subtract, counts, best, best_fired, out, out_counts):
+    item = cuda.grid(1)
+    if item < best.shape[0]:
+        _spiking_maxpool_row(item, dims, currents, inv_scale, scale, v, decay, gain, r_m, leaky,
+                             subtract, counts, best, best_fired, out, out_counts)
 
 
-def spiking_maxpool(currents, inv_scale, scale, width, kernel_h, kernel_w, v, decay, gain, r_m,
-                    leaky, subtract, counts, fired, out, out_counts):
-    """See :func:`neurosim.kernels.cpu.spiking_maxpool`; one thread per feature map."""
-    d_v, d_counts, d_out_counts = (cuda.to_device(a) for a in (v, counts, out_counts))
-    d_out = cuda.device_array(out.shape, dtype=out.dtype)
-    blocks, tpb = _launch_config(v.shape[0])
-    _spiking_maxpool_kernel[blocks, tpb](cuda.to_device(currents), cuda.to_device(inv_scale),
-                                         cuda.to_device(scale), width, kernel_h, kernel_w, d_v,
-                                         decay, gain, r_m, leaky, subtract, d_counts,
-                                         cuda.to_device(fired), d_out, d_out_counts)
-    _copy_back([(d_v, v), (d_counts, counts), (d_out_counts, out_counts), (d_out, out)])
+def spiking_maxpool(currents, inv_scale, scale, kernel_h, kernel_w, v, decay, gain, r_m, leaky,
+                    subtract, counts, best, best_fired, out, out_counts):
+    """See :func:`neurosim.kernels.cpu.spiking_maxpool`; one thread per row of windows."""
+    batch, height, width, n_channels = v.shape
+    out_h, out_w = out.shape[2], out.shape[3]
+    dims = np.array((height, width, out_h, out_w, kernel_h, kernel_w), np.int64)
+    pixels, pooled = batch * height * width, batch * out_h * out_w
+    host = [v.reshape(pixels, n_channels), counts.reshape(pixels, n_channels),
+            out_counts.reshape(pooled, n_channels)]
+    d_v, d_counts, d_out_counts = (cuda.to_device(a) for a in host)
+    d_out = cuda.device_array((out.shape[0], pooled, n_channels), dtype=out.dtype)
+    blocks, tpb = _launch_config(batch * out_h)
+    _spiking_maxpool_kernel[blocks, tpb](
+        cuda.to_device(dims), cuda.to_device(currents.reshape(currents.shape[0], pixels,
+                                                              n_channels)),
+        cuda.to_device(inv_scale), cuda.to_device(scale), d_v, decay, gain, r_m, leaky,
+        subtract, d_counts, cuda.to_device(best), cuda.to_device(best_fired), d_out,
+        d_out_counts)
+    _copy_back([(d_v, host[0]), (d_counts, host[1]), (d_out_counts, host[2]),
+                (d_out, out.reshape(out.shape[0], pooled, n_channels))])
 
 
 from neurosim.kernels.cuda_network import network_run  # noqa: E402,F401  (same surface as cpu)

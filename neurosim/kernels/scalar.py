@@ -104,56 +104,87 @@ def hash_uniform(seed, step, index):
 
 
 
-def make_spiking_maxpool_map(lif_neuron_step):
+
+
+
+def make_spiking_maxpool_row(lif_neuron_step):
     """The fused neuron + max-pool rule below, calling a backend's compiled
     :func:`lif_neuron_step` (plain functions cannot call plain functions in compiled code)."""
 
-    def spiking_maxpool_map(m, currents, inv_scale, scale, width, kernel_h, kernel_w, v, decay,
-                            gain, r_m, leaky, subtract, counts, fired, out, out_counts):
-        """IF/LIF neurons and the spiking max-pool that reads them, fused, for feature map ``m``
-        over T steps (tiled windows: kernel == stride, no padding or dilation).
+    def spiking_maxpool_row(item, dims, currents, inv_scale, scale, v, decay, gain, r_m, leaky,
+                            subtract, counts, best, best_fired, out, out_counts):
+        """IF/LIF neurons and the spiking max-pool that reads them, fused, over T steps, for
+        one row of pooling windows: ``item = b * Ho + oh`` (tiled windows: kernel == stride, no
+        padding or dilation). Channels-last layout, so every inner loop runs over channels.
 
-        currents (T or 1, M, H*W); v, counts (M, H*W): the neurons' state and spike counts, which
-        are also the gate's running counts (a spike is nonzero: thresholds are positive); fired
-        (M, H*W) uint8 scratch; out (T, M, Ho, Wo): the pooled spikes of amplitude ``scale[c]``,
-        ``c = m % len(scale)``; out_counts (M, Ho, Wo) gains the spikes passed. Gives exactly
-        ``spiking_layer`` followed by ``maxpool_gate``, without the full-resolution spike tensor
-        between them.
+        dims = (H, W, Ho, Wo, kernel_h, kernel_w). Channels-last arrays with the pixels
+        flattened: currents (T or 1, B*H*W, C); v, counts (B*H*W, C): the neurons' state and
+        spike counts, which are also the gate's running counts (a spike is nonzero since
+        thresholds are positive); best (items, C) int32 and best_fired (items, C) uint8
+        scratch; out (T, B*Ho*Wo, C): the pooled spikes, of amplitude ``scale[c]``;
+        out_counts (B*Ho*Wo, C) gains the spikes passed. Each window passes the spikes of its
+        input that has spiked most so far, this step included, ties to the first in row-major
+        order: exactly ``spiking_layer`` followed by ``maxpool_gate``, without the
+        full-resolution spike tensor between them. Neurons outside every window (ragged edges)
+        are updated by the window row above them (the last one).
         """
+        height, width, out_h, out_w, kernel_h, kernel_w = (dims[0], dims[1], dims[2], dims[3],
+                                                           dims[4], dims[5])
+        n_channels = v.shape[1]
         n_steps = out.shape[0]
-        out_h = out.shape[2]
-        out_w = out.shape[3]
-        n = v.shape[1]
-        c = m % scale.shape[0]
-        inv_c = inv_scale[c]
-        amp_c = scale[c]
-        one = amp_c * 0 + 1
-        zero = amp_c * 0
+        b = item // out_h
+        oh = item - b * out_h
+        row_lo = oh * kernel_h
+        row_win = row_lo + kernel_h
+        row_hi = row_win if oh < out_h - 1 else height
+        col_tiled = out_w * kernel_w
         constant = currents.shape[0] == 1
-        v_m = v[m]
-        counts_m = counts[m]
-        fired_m = fired[m]
-        out_counts_m = out_counts[m]
+        zero = scale[0] * 0
+        one = zero + 1
+        best_i = best[item]  # 1-D views indexed by the channel: the loops vectorise
+        fired_i = best_fired[item]
         for t in range(n_steps):
-            cur = currents[0 if constant else t, m]
-            for k in range(n):  # 1-D views: this loop vectorises on the CPU
-                vk, _, spiked = lif_neuron_step(v_m[k], 0, cur[k] * inv_c, one, zero, zero, r_m,
-                                                decay, gain, leaky, subtract, 0)
-                v_m[k] = vk
-                fired_m[k] = 1 if spiked else 0
-                counts_m[k] += 1 if spiked else 0
-            out_tm = out[t, m]
-            for oh in range(out_h):
-                for ow in range(out_w):
-                    best = -1
-                    best_fired = 0
-                    for i in range(oh * kernel_h, oh * kernel_h + kernel_h):
-                        row = i * width
-                        for j in range(ow * kernel_w, ow * kernel_w + kernel_w):
-                            if counts_m[row + j] > best:
-                                best = counts_m[row + j]
-                                best_fired = fired_m[row + j]
-                    out_tm[oh, ow] = amp_c if best_fired != 0 else zero
-                    out_counts_m[oh, ow] += best_fired
+            cur_t = currents[0 if constant else t]
+            out_t = out[t]
+            for ow in range(out_w):
+                o = (b * out_h + oh) * out_w + ow
+                out_o = out_t[o]
+                out_counts_o = out_counts[o]
+                for c in range(n_channels):
+                    best_i[c] = -1
+                    fired_i[c] = 0
+                for i in range(row_lo, row_win):
+                    for j in range(ow * kernel_w, ow * kernel_w + kernel_w):
+                        pixel = (b * height + i) * width + j
+                        cur = cur_t[pixel]
+                        v_p = v[pixel]
+                        counts_p = counts[pixel]
+                        for c in range(n_channels):
+                            vk, _, spiked = lif_neuron_step(v_p[c], 0, cur[c] * inv_scale[c],
+                                                            one, zero, zero, r_m, decay, gain,
+                                                            leaky, subtract, 0)
+                            v_p[c] = vk
+                            count = counts_p[c] + (1 if spiked else 0)
+                            counts_p[c] = count
+                            take = count > best_i[c]
+                            best_i[c] = count if take else best_i[c]
+                            fired_i[c] = (1 if spiked else 0) if take else fired_i[c]
+                for c in range(n_channels):
+                    out_o[c] = scale[c] if fired_i[c] != 0 else zero
+                    out_counts_o[c] += fired_i[c]
+            # ragged edges: neurons no window reads (still simulated, for their counts)
+            for i in range(row_lo, row_hi):
+                j_lo = col_tiled if i < row_win else 0
+                for j in range(j_lo, width):
+                    pixel = (b * height + i) * width + j
+                    cur = cur_t[pixel]
+                    v_p = v[pixel]
+                    counts_p = counts[pixel]
+                    for c in range(n_channels):
+                        vk, _, spiked = lif_neuron_step(v_p[c], 0, cur[c] * inv_scale[c], one,
+                                                        zero, zero, r_m, decay, gain, leaky,
+                                                        subtract, 0)
+                        v_p[c] = vk
+                        counts_p[c] += 1 if spiked else 0
 
-    return spiking_maxpool_map
+    return spiking_maxpool_row
