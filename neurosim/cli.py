@@ -104,6 +104,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
               "synops": result["synops_per_sample"], "ann_macs": result["ann_macs_per_sample"],
               "snn_macs": result["snn_macs_per_sample"], "firing_rates": result["firing_rates"],
               "energy": result["energy"]}
+    if args.hybrid_steps:
+        report["hybrid"] = _hybrid(args, snn, data, n, timesteps)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -123,7 +125,31 @@ def _cmd_convert(args: argparse.Namespace) -> int:
               f"{100 * report['agreement'][t]:.2f}%)")
     print(f"  SynOps per image {report['synops']:.3g} (+ {report['snn_macs']:.3g} input MACs) "
           f"vs ANN MACs {report['ann_macs']:.3g} at T = {max(report['snn_accuracy'])}")
+    if "hybrid" in report:
+        hybrid = report["hybrid"]
+        print(f"Hybrid fine-tuning at T = {hybrid['timesteps']} ({hybrid['epochs']} epoch(s) on "
+              f"{hybrid['train_images']} training images, {hybrid['seconds']:.0f} s):")
+        for t, acc in hybrid["snn_accuracy"].items():
+            print(f"  T = {t:>4}: SNN {100 * acc:.2f}%  (converted "
+                  f"{100 * report['snn_accuracy'][t]:.2f}%)")
     return 0
+
+
+def _hybrid(args: argparse.Namespace, snn, data, n: int, timesteps: list[int]) -> dict:
+    """Surrogate-gradient fine-tuning of the converted network (hybrid conversion)."""
+    import time
+
+    start = time.time()
+    m = min(args.hybrid_train, len(data.x_train))
+    tuned, losses = snn.finetune(data.x_train[:m], data.y_train[:m],
+                                 timesteps=args.hybrid_steps, epochs=args.hybrid_epochs,
+                                 lr=args.hybrid_lr, seed=args.seed,
+                                 progress=not (args.quiet or args.json))
+    result = tuned.evaluate(data.x_test[:n], data.y_test[:n], timesteps)
+    return {"timesteps": args.hybrid_steps, "epochs": args.hybrid_epochs, "train_images": m,
+            "lr": args.hybrid_lr, "losses": losses, "snn_accuracy": result["snn_accuracy"],
+            "agreement": result["agreement"], "synops": result["synops_per_sample"],
+            "seconds": time.time() - start}
 
 
 def _timesteps(text: str) -> list[int]:
@@ -332,7 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "  neurosim convert --model models/mnist_cnn.pt --timesteps "
                               "8,16,32,64 --out out/convert --json\n"
                               "  neurosim convert --model mypkg.nets:Net --weights net.pt "
-                              "--model-args '[10]' --dataset mnist",
+                              "--model-args '[10]' --dataset mnist\n"
+                              "  neurosim convert --model mnist_cnn --timesteps 4,8 "
+                              "--hybrid-steps 4   # + surrogate-gradient fine-tuning",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     common(p)
     model_args(p, required=True)
@@ -347,6 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training images used to set thresholds")
     p.add_argument("--samples", type=_positive_int, default=None,
                    help="test images to evaluate (default: all)")
+    p.add_argument("--hybrid-steps", type=_positive_int, default=None, metavar="T",
+                   help="then fine-tune the converted network at T steps with surrogate "
+                        "gradients (hybrid conversion) and evaluate it again")
+    p.add_argument("--hybrid-epochs", type=_positive_int, default=1)
+    p.add_argument("--hybrid-train", type=_positive_int, default=5000,
+                   help="training images for hybrid fine-tuning")
+    p.add_argument("--hybrid-lr", type=_positive_float, default=1e-4)
     p.add_argument("--out", default=None, help="folder for plots and JSON")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")

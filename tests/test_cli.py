@@ -38,6 +38,21 @@ def test_convert_digits_json(capsys, tmp_path):
     assert (tmp_path / "layer_rates.png").exists()
 
 
+def test_convert_with_hybrid_finetuning(capsys):
+    code, out, _ = run(capsys, "convert", "--model", "digits_mlp", "--timesteps", "1,4",
+                       "--granularity", "layer", "--samples", "200", "--hybrid-steps", "1",
+                       "--hybrid-epochs", "2", "--hybrid-lr", "3e-4", "--json")
+    report = json.loads(out)
+    hybrid = report["hybrid"]
+    assert code == 0 and hybrid["timesteps"] == 1 and len(hybrid["losses"]) == 2
+    assert hybrid["train_images"] == 1437 and set(hybrid["snn_accuracy"]) == {"1", "4"}
+    # one step after conversion is poor; fine-tuned at one step it comes back
+    assert hybrid["snn_accuracy"]["1"] > report["snn_accuracy"]["1"] + 0.2
+    code, out, _ = run(capsys, "convert", "--model", "digits_mlp", "--timesteps", "4",
+                       "--samples", "50", "--hybrid-steps", "2")
+    assert code == 0 and "Hybrid fine-tuning at T = 2" in out
+
+
 def test_simulate_cuba_small(capsys, tmp_path):
     code, out, _ = run(capsys, "simulate", "cuba", "--neurons", "500", "--duration", "0.1",
                        "--json", "--out", str(tmp_path))
