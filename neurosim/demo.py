@@ -174,10 +174,11 @@ def conversion_section(out_dir: Path, backend: str, seed: int, quiet: bool) -> d
 
 
 def transfer_section(out_dir: Path, quiet: bool) -> dict[str, Any]:
-    """A one-seed miniature of ``neurosim transfer`` (the full quick mode takes ~4 minutes)."""
+    """A one-seed miniature of ``neurosim transfer`` (the full quick mode takes ~4 minutes):
+    T = 4, where hybrid fine-tuning shows, and T = 32."""
     from neurosim.transfer import run_transfer, to_markdown, write_report
 
-    study = run_transfer(seeds=(0,), shots=(1, None), timesteps=(8, 32), progress=not quiet)
+    study = run_transfer(seeds=(0,), shots=(1, None), timesteps=(4, 32), progress=not quiet)
     write_report(study, out_dir / "transfer")
     table = to_markdown(study)
     _say(quiet, "== Transfer MNIST CNN -> digits (1 seed; `neurosim transfer` runs 3 seeds)",
