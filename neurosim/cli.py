@@ -301,6 +301,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+BACKENDS = ["cpu", "cuda", "auto"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurosim", description="Spiking neural network simulator (Numba CPU/CUDA).",
@@ -309,36 +312,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=neurosim.__version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def command(name: str, help_text: str, epilog: str, func) -> argparse.ArgumentParser:
+        """A sub-command with its examples, ``--json`` and ``--quiet``."""
+        p = sub.add_parser(name, help=help_text, epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--json", action="store_true", help="machine-readable output")
         p.add_argument("--quiet", action="store_true", help="print only results")
+        p.set_defaults(func=func)
+        return p
 
-    p = sub.add_parser("info", help="versions, usable backends, threads",
-                       epilog="example:\n  neurosim info --json",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    common(p)
-    p.set_defaults(func=_cmd_info)
+    def run_options(p: argparse.ArgumentParser, out_help: str, out_default=None) -> None:
+        """``--out``, ``--seed`` and ``--backend``, in that order."""
+        p.add_argument("--out", default=out_default, help=out_help)
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--backend", choices=BACKENDS, default="cpu")
 
-    p = sub.add_parser("demo", help="the main job on the embedded digits data",
-                       epilog="example:\n  neurosim demo --out out --seed 0",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    common(p)
-    p.add_argument("--out", default="out", help="folder for figures and reports (default: out)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
-    p.set_defaults(func=_cmd_demo)
-    p = sub.add_parser("simulate", help="simulate a built-in network model",
-                       epilog="example:\n  neurosim simulate cuba --neurons 4000 --duration 1 "
-                              "--out out",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    common(p)
+    command("info", "versions, usable backends, threads",
+                "example:\n  neurosim info --json",
+                _cmd_info)
+
+    p = command("demo", "the main job on the embedded digits data",
+                "example:\n  neurosim demo --out out --seed 0",
+                _cmd_demo)
+    run_options(p, "folder for figures and reports (default: out)", out_default="out")
+    p = command("simulate", "simulate a built-in network model",
+                "example:\n  neurosim simulate cuba --neurons 4000 --duration 1 "
+                "--out out",
+                _cmd_simulate)
     p.add_argument("model", help="model name: cuba")
     p.add_argument("--neurons", type=_positive_int, default=4000)
     p.add_argument("--duration", type=_positive_float, default=1.0, help="seconds")
-    p.add_argument("--out", default=None, help="folder for plots and JSON")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
-    p.set_defaults(func=_cmd_simulate)
+    run_options(p, "folder for plots and JSON")
 
     def model_args(p: argparse.ArgumentParser, required: bool) -> None:
         p.add_argument("--model", required=required,
@@ -352,17 +356,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--dataset", choices=["digits", "mnist"], help="test data (default: "
                        "the shipped model's)")
 
-    p = sub.add_parser("convert", help="convert a trained PyTorch classifier to a spiking "
-                       "network and compare accuracy",
-                       epilog="examples:\n  neurosim convert --model digits_cnn\n"
-                              "  neurosim convert --model models/mnist_cnn.pt --timesteps "
-                              "8,16,32,64 --out out/convert --json\n"
-                              "  neurosim convert --model mypkg.nets:Net --weights net.pt "
-                              "--model-args '[10]' --dataset mnist\n"
-                              "  neurosim convert --model mnist_cnn --timesteps 4,8 "
-                              "--hybrid-steps 4   # + surrogate-gradient fine-tuning",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    common(p)
+    p = command("convert", "convert a trained PyTorch classifier to a spiking "
+                "network and compare accuracy",
+                "examples:\n  neurosim convert --model digits_cnn\n"
+                "  neurosim convert --model models/mnist_cnn.pt --timesteps "
+                "8,16,32,64 --out out/convert --json\n"
+                "  neurosim convert --model mypkg.nets:Net --weights net.pt "
+                "--model-args '[10]' --dataset mnist\n"
+                "  neurosim convert --model mnist_cnn --timesteps 4,8 "
+                "--hybrid-steps 4   # + surrogate-gradient fine-tuning",
+                _cmd_convert)
     model_args(p, required=True)
     p.add_argument("--timesteps", default="8,16,32,64", help="comma-separated T values")
     p.add_argument("--normalization", default="99.99", help="'max' or a percentile")
@@ -382,18 +385,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hybrid-train", type=_positive_int, default=5000,
                    help="training images for hybrid fine-tuning")
     p.add_argument("--hybrid-lr", type=_positive_float, default=1e-4)
-    p.add_argument("--out", default=None, help="folder for plots and JSON")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
-    p.set_defaults(func=_cmd_convert)
+    run_options(p, "folder for plots and JSON")
 
-    p = sub.add_parser("bench", help="benchmarks against peer simulators",
-                       epilog="examples:\n  neurosim bench cuba --neurons 4000 --duration 1 "
-                              "--compare brian2 --json\n  neurosim bench convert --model "
-                              "models/mnist_cnn.pt --timesteps 32 --batch 256 --compare "
-                              "snntorch --json",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    common(p)
+    p = command("bench", "benchmarks against peer simulators",
+                "examples:\n  neurosim bench cuba --neurons 4000 --duration 1 "
+                "--compare brian2 --json\n  neurosim bench convert --model "
+                "models/mnist_cnn.pt --timesteps 32 --batch 256 --compare "
+                "snntorch --json",
+                _cmd_bench)
     p.add_argument("what", help="benchmark: cuba or convert")
     p.add_argument("--neurons", type=_positive_int, default=4000)
     p.add_argument("--duration", type=_positive_float, default=1.0, help="seconds")
@@ -402,33 +401,26 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p, required=False)
     p.add_argument("--timesteps", type=_positive_int, default=32)
     p.add_argument("--batch", type=_positive_int, default=256)
-    p.add_argument("--out", default=None, help="folder for the JSON result")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu")
-    p.set_defaults(func=_cmd_bench)
+    run_options(p, "folder for the JSON result")
 
-    p = sub.add_parser("transfer", help="transfer study: MNIST CNN -> digits, ANN and SNN",
-                       epilog="examples:\n  neurosim transfer --out out/transfer\n"
-                              "  neurosim transfer --full --json",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    common(p)
+    p = command("transfer", "transfer study: MNIST CNN -> digits, ANN and SNN",
+                "examples:\n  neurosim transfer --out out/transfer\n"
+                "  neurosim transfer --full --json",
+                _cmd_transfer)
     p.add_argument("--full", action="store_true",
                    help="1/5/10/50/all shots per class (default: quick mode, 1/10/all)")
     p.add_argument("--seeds", type=_positive_int, default=3, help="seeds to average over")
     p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--out", default=None, help="folder for transfer.md/.json/.png")
-    p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default="cpu",
+    p.add_argument("--backend", choices=BACKENDS, default="cpu",
                    help="backend of the spiking simulations")
-    p.set_defaults(func=_cmd_transfer)
 
-    p = sub.add_parser("validate", help="cross-checks against a reference simulator",
-                       epilog="example:\n  neurosim validate brian2 --json",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    common(p)
+    p = command("validate", "cross-checks against a reference simulator",
+                "example:\n  neurosim validate brian2 --json",
+                _cmd_validate)
     p.add_argument("against", help="reference: brian2")
     p.add_argument("--quick", action="store_true", help="smaller sizes")
     p.add_argument("--out", default=None, help="folder for the JSON result")
-    p.set_defaults(func=_cmd_validate)
     return parser
 
 

@@ -20,6 +20,17 @@ def test_help_lists_the_commands(capsys):
         assert command in text
 
 
+@pytest.mark.parametrize("command", ["info", "demo", "simulate", "convert", "bench",
+                                     "transfer", "validate"])
+def test_every_command_has_examples_json_and_quiet(capsys, command):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert info.value.code == 0
+    assert "example" in text and f"neurosim {command}" in text
+    assert "--json" in text and "--quiet" in text
+
+
 def test_info_json(capsys):
     code, out, _ = run(capsys, "info", "--json")
     report = json.loads(out)
