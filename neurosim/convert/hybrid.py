@@ -28,10 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from neurosim.convert.ir import LINEAR_OPS, Node
-from neurosim.convert.snn import SpikingNetwork, _as_inputs
+from neurosim.convert.ops import PARAM_KEYS, apply_linear
+from neurosim.convert.snn import SpikingNetwork, _as_inputs, repeat_over_time
 from neurosim.validation import check_scalar
-
-_TRAINABLE = ("weight", "bias", "scale", "shift")
 
 
 class _ArctanSpike(torch.autograd.Function):
@@ -55,20 +54,25 @@ def spike(u: torch.Tensor, alpha: float = 2.0) -> torch.Tensor:
     return _ArctanSpike.apply(u, alpha)
 
 
-def maxpool_gate(spikes: torch.Tensor, n_steps: int, node: Node) -> torch.Tensor:
-    """The spiking max-pool over T steps, (T*B, C, H, W) -> (T*B, C, H', W'): each window
-    passes the spikes of the input that has spiked most so far (this step included), ties to
-    the first in row-major order, as :func:`neurosim.kernels.cpu.maxpool_gate` does. The choice
-    is not differentiated; the gradient flows to the chosen input."""
+def select_by_counts(spikes: torch.Tensor, counts: torch.Tensor, node: Node) -> torch.Tensor:
+    """The spiking max-pool's choice, in PyTorch: each window of ``node`` passes ``spikes`` of
+    its input with the highest ``counts`` (same shape, (N, C, H, W)), ties to the first in
+    row-major order, as :func:`neurosim.kernels.cpu.maxpool_gate` does. The choice is not
+    differentiated; the gradient flows to the chosen input."""
     p = node.params
     h, w = spikes.shape[-2:]
-    per_step = spikes.reshape((n_steps, -1) + tuple(spikes.shape[1:]))
-    counts = torch.cumsum((per_step.detach() != 0).to(torch.float32), dim=0)
     order = torch.arange(h * w, dtype=torch.float32).reshape(h, w) / (h * w + 1)
-    key = (counts - order).reshape(spikes.shape)
-    _, idx = F.max_pool2d(key, p["kernel"], p["stride"], p["padding"], p["dilation"],
-                          return_indices=True)
+    _, idx = F.max_pool2d(counts - order, p["kernel"], p["stride"], p["padding"],
+                          p["dilation"], return_indices=True)
     return spikes.flatten(2).gather(2, idx.flatten(2)).reshape(idx.shape)
+
+
+def maxpool_gate(spikes: torch.Tensor, n_steps: int, node: Node) -> torch.Tensor:
+    """The spiking max-pool over T steps, (T*B, C, H, W) -> (T*B, C, H', W'): the counts are
+    the inputs' spikes so far, this step included."""
+    per_step = spikes.detach().reshape((n_steps, -1) + tuple(spikes.shape[1:]))
+    counts = torch.cumsum((per_step != 0).to(torch.float32), dim=0)
+    return select_by_counts(spikes, counts.reshape(spikes.shape), node)
 
 
 class HybridNetwork(torch.nn.Module):
@@ -85,16 +89,15 @@ class HybridNetwork(torch.nn.Module):
         self.params = torch.nn.ParameterDict()
         for node in snn.graph.nodes:
             if node.op in LINEAR_OPS:
-                for key in _TRAINABLE:
+                for key in PARAM_KEYS:
                     if node.params.get(key) is not None:
                         self.params[f"{node.name}__{key}"] = torch.nn.Parameter(
                             torch.as_tensor(node.params[key], dtype=torch.float32).clone())
-        neuron = snn._neuron_params().kernel_args(1.0, np.dtype(np.float32))
-        self._r_m, self._decay, self._gain = (float(neuron[k]) for k in (3, 4, 5))
-        self._leaky, self._subtract = neuron[6], neuron[7]
+        r_m, decay, gain, self._leaky, self._subtract = snn.neuron_args()
+        self._r_m, self._decay, self._gain = float(r_m), float(decay), float(gain)
 
     def _node_params(self, node: Node) -> dict[str, torch.Tensor]:
-        return {key: self.params[f"{node.name}__{key}"] for key in _TRAINABLE
+        return {key: self.params[f"{node.name}__{key}"] for key in PARAM_KEYS
                 if f"{node.name}__{key}" in self.params}
 
     def _neurons(self, node: Node, currents: torch.Tensor, n_steps: int,
@@ -133,13 +136,7 @@ class HybridNetwork(torch.nn.Module):
         invariant = {first: constant}
 
         def over_time(name: str) -> torch.Tensor:
-            value = values[name]
-            if not invariant[name]:
-                return value
-            return value.unsqueeze(0).expand((n_steps,) + tuple(value.shape)).reshape(
-                (-1,) + tuple(value.shape[1:]))
-
-        from neurosim.convert.ops import apply_linear
+            return repeat_over_time(values[name], n_steps) if invariant[name] else values[name]
 
         for node in snn.graph.nodes[1:]:
             if node.op in LINEAR_OPS:
@@ -211,7 +208,7 @@ class HybridNetwork(torch.nn.Module):
         graph = copy.deepcopy(self.snn.graph)
         for node in graph.nodes:
             node.params.pop("_tensors", None)
-            for key in _TRAINABLE:
+            for key in PARAM_KEYS:
                 name = f"{node.name}__{key}"
                 if name in self.params:
                     node.params[key] = self.params[name].detach().to(torch.float64).numpy()

@@ -10,13 +10,16 @@ import torch.nn.functional as F
 
 from neurosim.convert.ir import Node
 
+#: The numeric parameters of linear ops (what conversion folds and hybrid training trains).
+PARAM_KEYS = ("weight", "bias", "scale", "shift")
+
 
 def tensor_params(node: Node, dtype: torch.dtype) -> dict:
     """The node's NumPy parameters as tensors (cached on the node per dtype)."""
     cache = node.params.setdefault("_tensors", {})
     if dtype not in cache:
         cache[dtype] = {k: torch.as_tensor(v, dtype=dtype) for k, v in node.params.items()
-                        if k in ("weight", "bias", "scale", "shift") and v is not None}
+                        if k in PARAM_KEYS and v is not None}
     return cache[dtype]
 
 

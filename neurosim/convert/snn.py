@@ -47,6 +47,13 @@ class ConversionOptions:
     seed: int = 0
 
 
+def repeat_over_time(value: torch.Tensor, n_steps: int) -> torch.Tensor:
+    """(B, ...) -> (T*B, ...): the same value in every step (a broadcast, no copy until
+    reshaped)."""
+    return value.unsqueeze(0).expand((n_steps,) + tuple(value.shape)).reshape(
+        (-1,) + tuple(value.shape[1:]))
+
+
 def ann_forward(graph: Graph, x: torch.Tensor, record: set[str] | None = None) -> tuple:
     """Run the IR as the ANN; returns the output and the recorded node values."""
     values = {graph.nodes[0].name: x}
@@ -94,6 +101,13 @@ class SpikingNetwork:
         return LIFParams(tau_m_s=self.options.lif_tau_steps, v_th=1.0, v_reset=0.0,
                          r_m=1.0 / (1.0 - decay), reset=reset)
 
+    def neuron_args(self) -> tuple:
+        """``(r_m, decay, gain, leaky, subtract)`` of the neurons (float32 scalars), as the
+        spiking kernels and the hybrid twin take them."""
+        _, _, _, r_m, decay, gain, leaky, subtract, _ = self._neuron_params().kernel_args(
+            1.0, np.dtype(np.float32))
+        return r_m, decay, gain, leaky, subtract
+
     def _scale_view(self, name: str, dims: int) -> torch.Tensor:
         scale = torch.as_tensor(self.scales[name], dtype=torch.float32)
         return scale.reshape((1, -1) + (1,) * (dims - 2)) if scale.ndim else scale
@@ -121,8 +135,7 @@ class SpikingNetwork:
         n = flat.shape[1]
         if state is None:
             state = np.full(n, self.options.v_init, np.float32)
-        _, _, _, r_m, decay, gain, leaky, subtract, _ = self._neuron_params().kernel_args(
-            1.0, np.dtype(np.float32))
+        r_m, decay, gain, leaky, subtract = self.neuron_args()
         out = np.empty((n_steps, n), np.float32)
         counts = np.zeros(n, np.int32)
         get_backend(self.options.backend).spiking_layer(
@@ -181,8 +194,7 @@ class SpikingNetwork:
             rows, batch, height, width, channels)  # no copy when already channels-last
         scale, inv_scale = (np.ascontiguousarray(np.broadcast_to(a, channels))
                             for a in self._scales_1d(node.name))
-        _, _, _, r_m, decay, gain, leaky, subtract, _ = self._neuron_params().kernel_args(
-            1.0, np.dtype(np.float32))
+        r_m, decay, gain, leaky, subtract = self.neuron_args()
         v = np.full((batch, height, width, channels), self.options.v_init, np.float32)
         counts = np.zeros((batch, height, width, channels), np.int32)
         out_h, out_w = pool.shape[-2:]
@@ -201,8 +213,7 @@ class SpikingNetwork:
     def _encode(self, x: torch.Tensor, n_steps: int, generator: torch.Generator | None):
         """Input for every step, (T*B, ...): the image itself, or Bernoulli spikes."""
         if self.options.encoding == "constant":
-            return x.unsqueeze(0).expand((n_steps,) + tuple(x.shape)).reshape(
-                (-1,) + tuple(x.shape[1:]))
+            return repeat_over_time(x, n_steps)
         prob = (x / self.input_scale).clamp(0, 1)
         draws = torch.rand((n_steps,) + tuple(x.shape), generator=generator)
         return ((draws < prob).to(torch.float32) * self.input_scale).reshape(
@@ -222,11 +233,7 @@ class SpikingNetwork:
         self._count_input(first, values[first], n_steps, batch, not constant, stats)
 
         def over_time(name: str) -> torch.Tensor:
-            value = values[name]
-            if not invariant[name]:
-                return value
-            return value.unsqueeze(0).expand((n_steps,) + tuple(value.shape)).reshape(
-                (-1,) + tuple(value.shape[1:]))
+            return repeat_over_time(values[name], n_steps) if invariant[name] else values[name]
 
         fused: set[str] = set()  # max-pools already run with the ReLU layer before them
         for node in self.graph.nodes[1:]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from neurosim.convert.hybrid import select_by_counts
 from neurosim.convert.ir import LINEAR_OPS
 from neurosim.convert.ops import apply_linear
 from neurosim.convert.snn import SpikingNetwork
@@ -27,17 +28,9 @@ class _MaxPoolGate(nn.Module):
         self.counts = None
 
     def forward(self, spikes: torch.Tensor) -> torch.Tensor:
-        p = self.node.params
         step = (spikes != 0).to(torch.float32)
         self.counts = step if self.counts is None else self.counts + step
-        # rank inputs by count; ties to the first in row-major order (as the kernel does)
-        h, w = spikes.shape[-2:]
-        order = torch.arange(h * w, dtype=torch.float32).reshape(1, 1, h, w) / (h * w + 1)
-        key = self.counts - order
-        _, idx = nn.functional.max_pool2d(key, p["kernel"], p["stride"], p["padding"],
-                                          p["dilation"], return_indices=True)
-        flat = spikes.flatten(2)
-        return flat.gather(2, idx.flatten(2)).reshape(idx.shape)
+        return select_by_counts(spikes, self.counts, self.node)
 
 
 class SnnTorchNetwork(nn.Module):
