@@ -8,7 +8,6 @@ is usable and the CPU otherwise, and says which once in the log.
 from __future__ import annotations
 
 import logging
-import os
 from functools import cache
 from types import ModuleType
 
@@ -21,8 +20,7 @@ class BackendUnavailableError(RuntimeError):
     """The backend asked for cannot run on this machine."""
 
 
-def cuda_simulator_enabled() -> bool:
-    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") == "1"
+from neurosim.config import cuda_simulator_enabled  # noqa: E402,F401  (re-exported)
 
 
 def cuda_status() -> tuple[bool, str]:

@@ -26,3 +26,9 @@ CUDA_THREADS_PER_BLOCK: int = int(os.environ.get("NEUROSIM_CUDA_TPB", "128"))
 
 NJIT_OPTIONS = {"cache": CACHE, "fastmath": FASTMATH, "nogil": True}
 NJIT_PARALLEL_OPTIONS = {**NJIT_OPTIONS, "parallel": PARALLEL}
+
+
+def cuda_simulator_enabled() -> bool:
+    """Whether Numba's CUDA simulator is on (``NUMBA_ENABLE_CUDASIM=1``, read by Numba at
+    import): CUDA kernels then run as Python on the CPU."""
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") == "1"

@@ -126,8 +126,8 @@ def test_bytes_per_synapse():
     proj = nw.connect_fixed_probability(a, b, 0.1, seed=0)
     assert proj.pre_idx.nbytes == proj.post_idx.nbytes == 4 * proj.n_synapses
     net = nw.Network(DT).add(a, b, proj)
-    arrays = net.build()
-    assert arrays.syn_post.nbytes + arrays.syn_w.nbytes == 8 * proj.n_synapses
+    synapses = net.build().records.synapses
+    assert synapses.post.nbytes + synapses.weight.nbytes == 8 * proj.n_synapses
 
 
 @pytest.mark.parametrize("make, err, match", [

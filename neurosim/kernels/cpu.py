@@ -16,10 +16,11 @@ from neurosim.kernels import scalar
 
 NAME = "cpu"
 
-lif_neuron_step = njit(inline="always", **NJIT_OPTIONS)(scalar.lif_neuron_step)
-ovr_unit_train = njit(**NJIT_OPTIONS)(scalar.ovr_unit_train)
-_spiking_maxpool_row = njit(inline="always", **NJIT_OPTIONS)(
-    scalar.make_spiking_maxpool_row(lif_neuron_step))
+rules = scalar.compile_rules(njit(inline="always", fastmath=NJIT_OPTIONS["fastmath"]))
+lif_neuron_step = rules.lif_neuron_step
+ovr_unit_train = rules.ovr_unit_train
+_spiking_maxpool_row = rules.spiking_maxpool_row
+LIFConstants = scalar.LIFConstants
 
 # ----------------------------------------------------------------------------------------------
 # McCulloch-Pitts units
@@ -138,10 +139,10 @@ def perceptron_train_multiclass(x, labels, weights, bias, w_sum, b_sum, order, l
 
 
 @njit(**NJIT_PARALLEL_OPTIONS)
-def lif_run(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain, leaky, subtract,
-            ref_steps, spikes_out, v_trace, record_v):
-    """``T`` steps of ``N`` independent (L)IF neurons driven by ``currents`` (T, N), or by the
-    constant ``currents`` (1, N) for ``T = spikes_out.shape[0]`` steps.
+def lif_run(v, refrac, currents, neuron, spikes_out, v_trace, record_v):
+    """``T`` steps of ``N`` independent (L)IF neurons with constants ``neuron``
+    (:class:`scalar.LIFConstants`) driven by ``currents`` (T, N), or by the constant
+    ``currents`` (1, N) for ``T = spikes_out.shape[0]`` steps.
 
     v (N,) float and refrac (N,) int32 hold the state and are updated in place; spikes_out
     (T, N) uint8; v_trace (T, N) receives v after each step when ``record_v``. Neurons are
@@ -161,9 +162,7 @@ def lif_run(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain, leaky,
             current_t = currents[t, lo:hi] if currents.shape[0] > 1 else currents[0, lo:hi]
             spikes_t = spikes_out[t, lo:hi]
             for i in range(hi - lo):
-                vi, ri, spiked = lif_neuron_step(v_blk[i], refrac_blk[i], current_t[i], v_th,
-                                                 v_reset, v_rest, r_m, decay, gain, leaky,
-                                                 subtract, ref_steps)
+                vi, ri, spiked = lif_neuron_step(v_blk[i], refrac_blk[i], current_t[i], neuron)
                 v_blk[i] = vi
                 refrac_blk[i] = ri
                 spikes_t[i] = 1 if spiked else 0
@@ -294,6 +293,7 @@ def spiking_layer(currents, inv_scale, scale, inner, v, decay, gain, r_m, leaky,
     constant = currents.shape[0] == 1
     one = v.dtype.type(1.0)
     zero = v.dtype.type(0.0)
+    neuron = LIFConstants(one, zero, zero, r_m, decay, gain, leaky, subtract, 0)
     run = inner if n_channels > 1 else CPU_NEURON_BLOCK
     for seg in prange((n + run - 1) // run):
         lo = seg * run
@@ -307,8 +307,7 @@ def spiking_layer(currents, inv_scale, scale, inner, v, decay, gain, r_m, leaky,
             row = currents[0 if constant else t, lo:hi]
             out = spikes_out[t, lo:hi]
             for j in range(hi - lo):
-                vj, _, spiked = lif_neuron_step(v_seg[j], 0, row[j] * inv_c, one, zero, zero,
-                                                r_m, decay, gain, leaky, subtract, 0)
+                vj, _, spiked = lif_neuron_step(v_seg[j], 0, row[j] * inv_c, neuron)
                 v_seg[j] = vj
                 out[j] = amp_c if spiked else zero
                 counts_seg[j] += 1 if spiked else 0
@@ -337,4 +336,9 @@ def spiking_maxpool(currents, inv_scale, scale, kernel_h, kernel_w, v, decay, ga
                              flat_out_counts)
 
 
-from neurosim.kernels.cpu_network import network_run  # noqa: E402,F401  (same backend surface)
+from neurosim.kernels.cpu_network import (  # noqa: E402,F401  (the same surface as cuda.py)
+    network_download,
+    network_run,
+    network_upload,
+    read_recorders,
+)

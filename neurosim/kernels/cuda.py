@@ -21,9 +21,11 @@ from neurosim.kernels import scalar
 
 NAME = "cuda"
 
-_lif_neuron_step = cuda.jit(device=True)(scalar.lif_neuron_step)
-_ovr_unit_train = cuda.jit(device=True)(scalar.ovr_unit_train)
-_spiking_maxpool_row = cuda.jit(device=True)(scalar.make_spiking_maxpool_row(_lif_neuron_step))
+rules = scalar.compile_rules(cuda.jit(device=True))
+_lif_neuron_step = rules.lif_neuron_step
+_ovr_unit_train = rules.ovr_unit_train
+_spiking_maxpool_row = rules.spiking_maxpool_row
+LIFConstants = scalar.LIFConstants
 
 
 def _launch_config(n_threads: int) -> tuple[int, int]:
@@ -210,8 +212,7 @@ def perceptron_train_multiclass(x, labels, weights, bias, w_sum, b_sum, order, l
 
 
 @cuda.jit
-def _lif_run_kernel(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain, leaky,
-                    subtract, ref_steps, spikes_out, v_trace, record_v):
+def _lif_run_kernel(v, refrac, currents, neuron, spikes_out, v_trace, record_v):
     i = cuda.grid(1)
     if i >= v.shape[0]:
         return
@@ -219,9 +220,7 @@ def _lif_run_kernel(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain
     ri = refrac[i]
     constant = currents.shape[0] == 1
     for t in range(spikes_out.shape[0]):
-        vi, ri, spiked = _lif_neuron_step(vi, ri, currents[0 if constant else t, i], v_th,
-                                          v_reset, v_rest, r_m,
-                                          decay, gain, leaky, subtract, ref_steps)
+        vi, ri, spiked = _lif_neuron_step(vi, ri, currents[0 if constant else t, i], neuron)
         spikes_out[t, i] = 1 if spiked else 0
         if record_v:
             v_trace[t, i] = vi
@@ -229,16 +228,15 @@ def _lif_run_kernel(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain
     refrac[i] = ri
 
 
-def lif_run(v, refrac, currents, v_th, v_reset, v_rest, r_m, decay, gain, leaky, subtract,
-            ref_steps, spikes_out, v_trace, record_v):
+def lif_run(v, refrac, currents, neuron, spikes_out, v_trace, record_v):
     """See :func:`neurosim.kernels.cpu.lif_run`; one thread per neuron, time inside the thread."""
     d_v, d_refrac, d_currents = _to_device_all(v, refrac, currents)
     d_spikes = cuda.device_array(spikes_out.shape, dtype=spikes_out.dtype)
     trace_shape = v_trace.shape if record_v else (1, 1)
     d_trace = cuda.device_array(trace_shape, dtype=v.dtype)
     blocks, tpb = _launch_config(v.shape[0])
-    _lif_run_kernel[blocks, tpb](d_v, d_refrac, d_currents, v_th, v_reset, v_rest, r_m, decay,
-                                 gain, leaky, subtract, ref_steps, d_spikes, d_trace, record_v)
+    _lif_run_kernel[blocks, tpb](d_v, d_refrac, d_currents, neuron, d_spikes, d_trace,
+                                 record_v)
     _copy_back([(d_v, v), (d_refrac, refrac), (d_spikes, spikes_out)])
     if record_v:
         d_trace.copy_to_host(v_trace)
@@ -309,9 +307,10 @@ def _spiking_layer_kernel(currents, inv_scale, scale, inner, v, decay, gain, r_m
     vi = v[i]
     one = vi * 0 + 1  # the state's float type
     zero = vi * 0
+    neuron = LIFConstants(one, zero, zero, r_m, decay, gain, leaky, subtract, 0)
     for t in range(spikes_out.shape[0]):
         vi, _, spiked = _lif_neuron_step(vi, 0, currents[0 if constant else t, i] * inv_scale[c],
-                                         one, zero, zero, r_m, decay, gain, leaky, subtract, 0)
+                                         neuron)
         spikes_out[t, i] = scale[c] if spiked else zero
         if spiked:
             counts[i] += 1
@@ -360,4 +359,9 @@ def spiking_maxpool(currents, inv_scale, scale, kernel_h, kernel_w, v, decay, ga
                 (d_out, out.reshape(out.shape[0], pooled, n_channels))])
 
 
-from neurosim.kernels.cuda_network import network_run  # noqa: E402,F401  (same surface as cpu)
+from neurosim.kernels.cuda_network import (  # noqa: E402,F401  (the same surface as cpu.py)
+    network_download,
+    network_run,
+    network_upload,
+    read_recorders,
+)

@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from neurosim.backends import get_backend
+from neurosim.kernels.scalar import LIFConstants
 from neurosim.validation import check_array, check_choice, check_dtype_arg, check_scalar
 
 RESETS = ("value", "subtract")
@@ -85,6 +86,11 @@ class LIFParams:
     def refractory_steps(self, dt_s: float) -> int:
         """Steps skipped after a spike step (Brian2's convention, see the module docstring)."""
         return max(int(round(self.t_ref_s / dt_s)) - 1, 0)
+
+    def constants(self, dt_s: float, dtype: np.dtype) -> LIFConstants:
+        """The record the kernels read (:class:`neurosim.kernels.scalar.LIFConstants`), with
+        the potentials and factors cast to the state's dtype."""
+        return LIFConstants(*self.kernel_args(dt_s, dtype))
 
     def kernel_args(self, dt_s: float, dtype: np.dtype) -> tuple:
         """The scalar arguments of the ``lif_run`` kernels, cast to the state's dtype."""
@@ -216,7 +222,7 @@ def lif_run(
     refractory = state.refractory.reshape(n)
     spikes = np.empty((n_steps, n), np.uint8)
     v_trace = np.empty((n_steps, n) if record_v else (0, n), dtype)
-    kernels.lif_run(v, refractory, flat_currents, *params.kernel_args(dt_s, dtype), spikes,
+    kernels.lif_run(v, refractory, flat_currents, params.constants(dt_s, dtype), spikes,
                     v_trace, bool(record_v))
     out_shape = (n_steps, *shape)
     return LIFRun(

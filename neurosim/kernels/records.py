@@ -1,0 +1,165 @@
+"""The network's state, declared once: a few records of named arrays that the kernels receive.
+
+Every record is a ``NamedTuple`` of arrays (and a few scalars): Numba compiles attribute access
+on it (``neurons.v[i]``, ``synapses.weight[k]``) for the CPU and CUDA targets alike, and a
+CUDA kernel takes a record of device arrays as one argument. :mod:`neurosim.network.build`
+fills them from the user's objects; :mod:`neurosim.kernels.cpu_network` and
+:mod:`neurosim.kernels.cuda_network` run the time loop over them.
+
+Adding a state variable is: a field here, the line of ``network/build.py`` that fills it, and
+the rule of :mod:`neurosim.kernels.scalar` that uses it. Indices: ``N`` neurons, ``P``
+populations, ``S = N + Np + Ng`` spike sources (neurons, then Poisson sources, then spike-time
+sources), ``G`` synapse groups (one per synapse target and delay), ``D`` ring-buffer depth.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+#: Synapse targets, the state variable a synapse group adds its weights to.
+TARGET_EXC = 0  # ge, the excitatory synaptic current
+TARGET_INH = 1  # gi, the inhibitory synaptic current
+TARGET_V = 2  # v itself (a voltage jump)
+TARGET_NAMES = ("exc", "inh", "v")
+
+
+class Populations(NamedTuple):
+    """Per population (P): the neuron model's constants for this step size."""
+
+    bounds: np.ndarray  # (P + 1,) int64: population p owns neurons bounds[p]..bounds[p+1]-1
+    v_th: np.ndarray  # (P,) state dtype
+    v_reset: np.ndarray
+    v_rest: np.ndarray
+    r_m: np.ndarray
+    decay_m: np.ndarray  # exp(-dt / tau_m) (leaky), 1 (IF)
+    gain: np.ndarray  # r_m dt / tau_m (the IF neuron's input gain)
+    k_exc: np.ndarray  # what ge adds to v per step
+    k_inh: np.ndarray
+    decay_exc: np.ndarray  # exp(-dt / tau_exc)
+    decay_inh: np.ndarray
+    leaky: np.ndarray  # (P,) uint8
+    subtract: np.ndarray  # (P,) uint8: reset by subtraction
+    ref_steps: np.ndarray  # (P,) int64: steps skipped after a spike step
+
+
+class Neurons(NamedTuple):
+    """Per neuron (N): the dynamic state and the constant drive."""
+
+    v: np.ndarray  # (N,) state dtype
+    ge: np.ndarray  # (N,) excitatory synaptic current
+    gi: np.ndarray  # (N,) inhibitory synaptic current
+    refrac: np.ndarray  # (N,) int32: refractory steps left
+    fired: np.ndarray  # (N rounded up to 8,) uint8: spiked this step
+    fired_words: np.ndarray  # the same memory as uint64: eight flags tested at once
+    population: np.ndarray  # (N,) int32: the population of each neuron
+    i_bias: np.ndarray  # (N,) constant input current
+    timed_i: np.ndarray  # (T_i, N) input current per step (the last row holds afterwards)
+
+
+class SpikeSources(NamedTuple):
+    """Spikes that come from outside the neurons."""
+
+    poisson_p: np.ndarray  # (Np,) float64: spike probability per step
+    poisson_seed: np.ndarray  # (1,) uint64: the counter-based generator's key
+    gen_ptr: np.ndarray  # (T_g + 1,) int64: spike-time sources, CSR over steps
+    gen_idx: np.ndarray  # (spikes,) int32: source index (from 0 = first spike-time source)
+
+
+class SynapseGroups(NamedTuple):
+    """Per group (G) of synapses with one target and one delay, CSR over sources."""
+
+    indptr: np.ndarray  # (G, S + 1) int64
+    post: np.ndarray  # (synapses,) int32: the neuron each synapse feeds
+    weight: np.ndarray  # (synapses,) float32
+    target: np.ndarray  # (G,) int64: TARGET_EXC, TARGET_INH or TARGET_V
+    delay: np.ndarray  # (G,) int64: delay in steps
+
+
+class Delivery(NamedTuple):
+    """Scratch state of spike delivery."""
+
+    ring: np.ndarray  # (D, 3, N): input due in (step % D) for each target
+    dirty: np.ndarray  # (D, 3) uint8: the ring row holds something
+    spike_list: np.ndarray  # (S,) int32: this step's spiking sources
+
+
+class Recorders(NamedTuple):
+    """Monitor buffers, filled by one kernel call (a chunk of steps) and emptied by the host."""
+
+    spike_mask: np.ndarray  # (S,) uint8: the source is watched by a spike monitor
+    n_watched: int  # spike_mask.sum(): a step records at most this many spikes
+    spike_step: np.ndarray  # (capacity,) int64
+    spike_source: np.ndarray  # (capacity,) int32
+    counters: np.ndarray  # (COUNTERS,) int64, see the COUNT_* names
+    state_index: np.ndarray  # (M,) int64: neurons whose state is recorded
+    state_slot: np.ndarray  # (N,) int32: position in state_index, or -1
+    state_every: int  # record the state every this many steps
+    state_v: np.ndarray  # (rows, M) state dtype
+    state_ge: np.ndarray
+    state_gi: np.ndarray
+    rate: np.ndarray  # (chunk steps, P) int32 spikes per population and step, or (.., 0)
+
+
+#: Recorders.counters: spike-monitor entries written, state rows written, steps done, and
+#: (CUDA) the spikes of the current step.
+COUNT_SPIKES = 0
+COUNT_STATE_ROWS = 1
+COUNT_STEPS_DONE = 2
+COUNT_STEP_SPIKES = 3
+COUNTERS = 4
+
+
+class Readout(NamedTuple):
+    """What the host reads back after one kernel call: host copies of the filled parts."""
+
+    steps_done: int
+    spike_step: np.ndarray
+    spike_source: np.ndarray
+    state_v: np.ndarray
+    state_ge: np.ndarray
+    state_gi: np.ndarray
+    rate: np.ndarray
+
+
+def readout(rec: Recorders, counters: np.ndarray, copy: Any) -> Readout:
+    """The filled parts of ``rec`` (host or device arrays), through ``copy`` (array -> host
+    array): spike entries, state rows and rate rows of the steps done."""
+    spikes, rows, done = (int(counters[COUNT_SPIKES]), int(counters[COUNT_STATE_ROWS]),
+                          int(counters[COUNT_STEPS_DONE]))
+    return Readout(done, copy(rec.spike_step[:spikes]), copy(rec.spike_source[:spikes]),
+                   copy(rec.state_v[:rows]), copy(rec.state_ge[:rows]),
+                   copy(rec.state_gi[:rows]), copy(rec.rate[:done]))
+
+
+class Clock(NamedTuple):
+    """The steps one kernel call runs: ``t_start`` .. ``t_start + n_steps - 1``."""
+
+    t_start: int
+    n_steps: int
+
+
+class NetworkRecords(NamedTuple):
+    """Every record of one network: what a backend uploads once and runs chunk after chunk."""
+
+    populations: Populations
+    neurons: Neurons
+    sources: SpikeSources
+    synapses: SynapseGroups
+    delivery: Delivery
+    recorders: Recorders
+
+
+def map_arrays(record: Any, function: Any) -> Any:
+    """A copy of a (nested) record with ``function`` applied to every array field (used to
+    upload records to a device and to download them)."""
+    values = []
+    for value in record:
+        if isinstance(value, tuple):
+            values.append(map_arrays(value, function))
+        elif getattr(value, "ndim", 0) > 0:
+            values.append(function(value))
+        else:
+            values.append(value)
+    return type(record)(*values)

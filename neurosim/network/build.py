@@ -1,0 +1,200 @@
+"""Turn a network's objects into the records the kernels run on (:mod:`neurosim.kernels.records`).
+
+Done once, at a network's first run: populations become one row each of
+:class:`~neurosim.kernels.records.Populations`, neurons, sources and monitors are numbered
+globally (neurons first, then Poisson sources, then spike-time sources) and every projection is
+merged into CSR groups keyed by (target, delay).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from neurosim.kernels.records import (
+    COUNTERS,
+    Delivery,
+    NetworkRecords,
+    Neurons,
+    Populations,
+    Recorders,
+    SpikeSources,
+    SynapseGroups,
+)
+from neurosim.network.monitors import RateMonitor, SpikeMonitor, StateMonitor
+from neurosim.network.projections import TARGETS
+
+if TYPE_CHECKING:  # the Network is passed in; this module sits below network.py
+    from neurosim.network.populations import Population
+
+#: Spike-monitor entries one kernel call may write before the host empties the buffer.
+MONITOR_CAPACITY = 1 << 20
+
+
+def source_offsets(populations: list, poisson: list, sources: list) -> dict[int, int]:
+    """The global index of every group's first neuron or source, keyed by ``id(group)``."""
+    offsets: dict[int, int] = {}
+    start = 0
+    for group in populations + poisson + sources:
+        offsets[id(group)] = start
+        start += group.n
+    return offsets
+
+
+def build_records(net: Any, offsets: dict[int, int], chunk_steps: int) -> NetworkRecords:
+    """Every record of ``net`` (a :class:`neurosim.network.Network`) on the host."""
+    n_sources = sum(g.n for g in net.populations + net.poisson + net.sources)
+    synapses = _synapse_groups(net, offsets, n_sources)
+    depth = int(synapses.delay.max(initial=0)) + 1
+    neurons = _neurons(net, offsets)
+    return NetworkRecords(
+        populations=_populations(net.populations, net.dt_s, net.dtype),
+        neurons=neurons,
+        sources=_sources(net, offsets),
+        synapses=synapses,
+        delivery=Delivery(ring=np.zeros((depth, 3, len(neurons.v)), net.dtype),
+                          dirty=np.zeros((depth, 3), np.uint8),
+                          spike_list=np.zeros(n_sources, np.int32)),
+        recorders=build_recorders(net, offsets, chunk_steps),
+    )
+
+
+def _populations(populations: list[Population], dt: float, dtype: Any) -> Populations:
+    rows = []
+    for pop in populations:
+        prm = pop.params
+        k_e, k_i, d_e, d_i = pop.synapse_constants(dt)
+        rows.append({
+            "v_th": prm.v_th, "v_reset": prm.v_reset, "v_rest": prm.v_rest, "r_m": prm.r_m,
+            "decay_m": math.exp(-dt / prm.tau_m_s) if prm.leaky else 1.0,
+            "gain": prm.r_m * dt / prm.tau_m_s, "k_exc": k_e, "k_inh": k_i, "decay_exc": d_e,
+            "decay_inh": d_i, "leaky": prm.leaky, "subtract": prm.reset == "subtract",
+            "ref_steps": prm.refractory_steps(dt)})
+    kinds = {"leaky": np.uint8, "subtract": np.uint8, "ref_steps": np.int64}
+    columns = {name: np.array([row[name] for row in rows], kinds.get(name, dtype))
+               for name in Populations._fields if name != "bounds"}
+    bounds = np.cumsum([0] + [p.n for p in populations]).astype(np.int64)
+    return Populations(bounds=bounds, **columns)
+
+
+def _neurons(net: Any, offsets: dict[int, int]) -> Neurons:
+    dtype = net.dtype
+    n = sum(p.n for p in net.populations)
+    timed_len = max([c.values.shape[0] for c in net.currents], default=0)
+    timed_i = np.zeros((timed_len, n), dtype)
+    for cur in net.currents:
+        lo = offsets[id(cur.target)]
+        vals = cur.values
+        padded = np.concatenate([vals, np.repeat(vals[-1:], timed_len - len(vals), axis=0)])
+        timed_i[:, lo:lo + cur.target.n] += padded
+    fired = np.zeros(-(-max(n, 1) // 8) * 8, np.uint8)
+    population = np.repeat(np.arange(len(net.populations), dtype=np.int32),
+                           [p.n for p in net.populations])
+    return Neurons(v=np.concatenate([p.v0 for p in net.populations]).astype(dtype),
+                   ge=np.zeros(n, dtype), gi=np.zeros(n, dtype), refrac=np.zeros(n, np.int32),
+                   fired=fired, fired_words=fired.view(np.uint64), population=population,
+                   i_bias=np.concatenate([p.i_bias for p in net.populations]).astype(dtype),
+                   timed_i=timed_i)
+
+
+def _sources(net: Any, offsets: dict[int, int]) -> SpikeSources:
+    dt = net.dt_s
+    n_external = sum(p.n for p in net.populations) + sum(g.n for g in net.poisson)
+    seeds = {g.seed for g in net.poisson}
+    if len(seeds) > 1:
+        raise ValueError("all PoissonGroups of a network must share one seed (streams differ by "
+                         "source index already)")
+    poisson_p = np.concatenate([g.rate_hz * dt for g in net.poisson] or [np.zeros(0)])
+    if (poisson_p > 1).any():
+        raise ValueError(f"a Poisson rate of {poisson_p.max() / dt:.0f} Hz exceeds 1/dt_s")
+    gen_steps, gen_idx = [], []
+    for src in net.sources:
+        steps = np.rint(src.times_s / dt).astype(np.int64)
+        if not np.allclose(steps * dt, src.times_s, rtol=0, atol=1e-6 * dt + 1e-12):
+            raise ValueError(f"spike times of {src.name!r} must lie on the time grid (multiples "
+                             f"of dt_s={dt})")
+        gen_steps.append(steps)
+        gen_idx.append(src.indices + offsets[id(src)] - n_external)
+    gen_steps_all = np.concatenate(gen_steps or [np.zeros(0, np.int64)])
+    gen_idx_all = np.concatenate(gen_idx or [np.zeros(0, np.int64)])
+    order = np.argsort(gen_steps_all, kind="stable")
+    gen_ptr = np.zeros(int(gen_steps_all.max(initial=-1)) + 2, np.int64)
+    np.add.at(gen_ptr, gen_steps_all + 1, 1)
+    return SpikeSources(poisson_p=poisson_p.astype(np.float64),
+                        poisson_seed=np.array([seeds.pop() if seeds else 0], np.uint64),
+                        gen_ptr=np.cumsum(gen_ptr), gen_idx=gen_idx_all[order].astype(np.int32))
+
+
+def _synapse_groups(net: Any, offsets: dict, n_sources: int) -> SynapseGroups:
+    """Merge every projection into CSR groups keyed by (target, delay)."""
+    keys = sorted({(TARGETS.index(p.target), int(d)) for p in net.projections
+                   for d in np.unique(p.delay_steps)})
+    n_groups = len(keys)
+    if not n_groups:
+        return SynapseGroups(indptr=np.zeros((0, n_sources + 1), np.int64),
+                             post=np.zeros(0, np.int32), weight=np.zeros(0, np.float32),
+                             target=np.zeros(0, np.int64), delay=np.zeros(0, np.int64))
+    key_index = {key: g for g, key in enumerate(keys)}
+    group_of, pre, post, weight = [], [], [], []
+    for proj in net.projections:
+        delays = np.broadcast_to(proj.delay_steps, proj.post_idx.shape)
+        codes = np.array([key_index[(TARGETS.index(proj.target), int(d))] for d in
+                          np.unique(delays)])
+        lookup = dict(zip(np.unique(delays).tolist(), codes.tolist()))
+        group_of.append(np.vectorize(lookup.get, otypes=[np.int64])(delays)
+                        if len(lookup) > 1 else np.full(delays.shape, codes[0], np.int64))
+        pre.append(proj.pre_idx.astype(np.int64) + offsets[id(proj.pre)])
+        post.append(proj.post_idx.astype(np.int64) + offsets[id(proj.post)])
+        weight.append(proj.weight)
+    group_of = np.concatenate(group_of)
+    pre = np.concatenate(pre)
+    order = np.lexsort((pre, group_of))
+    counts = np.bincount(group_of * n_sources + pre, minlength=n_groups * n_sources)
+    indptr = np.zeros((n_groups, n_sources + 1), np.int64)
+    indptr[:, 1:] = np.cumsum(counts).reshape(n_groups, n_sources)
+    indptr[1:, 0] = indptr[:-1, -1]
+    return SynapseGroups(indptr=indptr, post=np.concatenate(post)[order].astype(np.int32),
+                         weight=np.concatenate(weight)[order].astype(np.float32),
+                         target=np.array([k[0] for k in keys], np.int64),
+                         delay=np.array([k[1] for k in keys], np.int64))
+
+
+def state_monitor_of(net: Any) -> StateMonitor | None:
+    """The network's state monitor (one per network: it records several variables)."""
+    monitors = [m for m in net.monitors if isinstance(m, StateMonitor)]
+    if len(monitors) > 1:
+        raise ValueError("at most one StateMonitor per network (record several variables and "
+                         "neurons with one)")
+    return monitors[0] if monitors else None
+
+
+def build_recorders(net: Any, offsets: dict[int, int], chunk_steps: int) -> Recorders:
+    """Monitor buffers for kernel calls of up to ``chunk_steps`` steps."""
+    n = sum(p.n for p in net.populations)
+    n_sources = n + sum(g.n for g in net.poisson + net.sources)
+    spike_mask = np.zeros(n_sources, np.uint8)
+    for mon in net.monitors:
+        if isinstance(mon, SpikeMonitor):
+            spike_mask[offsets[id(mon.source)] + mon.recorded] = 1
+    n_watched = int(spike_mask.sum())
+    capacity = max(MONITOR_CAPACITY, 4 * n_watched)
+    state_mon = state_monitor_of(net)
+    if state_mon is None:
+        state_index, every = np.zeros(0, np.int64), 1
+    else:
+        state_index = (state_mon.recorded + offsets[id(state_mon.population)]).astype(np.int64)
+        every = int(state_mon.every)
+    state_slot = np.full(n, -1, np.int32)
+    state_slot[state_index] = np.arange(len(state_index), dtype=np.int32)
+    rows = -(-chunk_steps // every) + 1
+    n_rate = len(net.populations) if any(isinstance(m, RateMonitor) for m in net.monitors) else 0
+    return Recorders(
+        spike_mask=spike_mask, n_watched=n_watched,
+        spike_step=np.zeros(capacity, np.int64), spike_source=np.zeros(capacity, np.int32),
+        counters=np.zeros(COUNTERS, np.int64), state_index=state_index, state_slot=state_slot,
+        state_every=every, state_v=np.zeros((rows, len(state_index)), net.dtype),
+        state_ge=np.zeros((rows, len(state_index)), net.dtype),
+        state_gi=np.zeros((rows, len(state_index)), net.dtype),
+        rate=np.zeros((chunk_steps, n_rate), np.int32))
