@@ -122,6 +122,39 @@ def test_network_cpu_equals_cuda():
                                    rtol=1e-6)
 
 
+def test_network_state_stays_on_the_device(monkeypatch):
+    """Build uploads once; runs and chunks work on device arrays; only monitor read-outs and
+    state a user asks for come back; results equal one CPU run of the same length."""
+    from neurosim.kernels import cuda_network
+
+    cpu_net, cpu_mons = _small_network("cpu")
+    cpu_net.run(0.006, progress=False)
+    gpu_net, gpu_mons = _small_network("cuda")
+    uploads = []
+    real_upload = cuda_network.network_upload
+    monkeypatch.setattr(cuda_network, "network_upload",
+                        lambda records: uploads.append(1) or real_upload(records))
+    from neurosim.kernels import cuda as cuda_kernels
+
+    monkeypatch.setattr(cuda_kernels, "network_upload", cuda_network.network_upload)
+    gpu_net.run(0.002, progress=False, chunk_steps=7)  # three chunks and a part
+    records = gpu_net.simulation.records
+    for array in (records.neurons.v, records.synapses.weight, records.delivery.ring):
+        assert not isinstance(array, np.ndarray) and hasattr(array, "copy_to_host")
+    v_device = records.neurons.v
+    gpu_net.run(0.004, progress=False, chunk_steps=7)  # a second run, same buffers
+    assert gpu_net.simulation.records.neurons.v is v_device
+    assert len(uploads) == 1 and gpu_net.t_steps == 60
+    for c, g in zip(cpu_mons[:2], gpu_mons[:2]):
+        assert np.array_equal(c.steps, g.steps) and np.array_equal(c.indices, g.indices)
+    np.testing.assert_array_equal(cpu_mons[2].spike_counts, gpu_mons[2].spike_counts)
+    np.testing.assert_array_equal(gpu_mons[3].steps, cpu_mons[3].steps)
+    state = gpu_net.state_of(gpu_net.populations[0])
+    assert isinstance(state["v"], np.ndarray)
+    np.testing.assert_allclose(state["v"], cpu_net.state_of(cpu_net.populations[0])["v"],
+                               rtol=1e-6)
+
+
 def test_maxpool_gate_cpu_equals_cuda():
     from neurosim.kernels import cpu
     from neurosim.kernels import cuda as cuda_kernels
