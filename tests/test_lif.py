@@ -67,7 +67,7 @@ def test_step_loop_equals_run_and_batched_shape():
     params = ns.LIFParams(tau_m_s=0.01, t_ref_s=0.001)
     currents = _random_currents(120, 3 * 40, seed=4).reshape(120, 3, 40)
     whole = ns.lif_run(currents, params, DT)
-    pop = ns.LIFPopulation((3, 40), params, dt_s=DT)
+    pop = ns.LIFCell((3, 40), params, dt_s=DT)
     stepped = np.array([pop.step(c) for c in currents])
     assert stepped.shape == (120, 3, 40)
     assert np.array_equal(stepped, whole.spikes)
@@ -137,7 +137,7 @@ def test_given_state_is_not_modified():
                         ns.LIFState.initial(3, ns.LIFParams()), dtype=np.float32), TypeError,
      "dtype"),
     (lambda: ns.LIFState.initial(0, ns.LIFParams()), ValueError, "non-empty"),
-    (lambda: ns.LIFPopulation(4, backend="gpu"), ValueError, "backend"),
+    (lambda: ns.LIFCell(4, backend="gpu"), ValueError, "backend"),
 ])
 def test_bad_input_raises_clear_errors(make, err, match):
     with pytest.raises(err, match=match):
@@ -162,3 +162,15 @@ def test_nan_found_in_large_input_by_the_compiled_check():
     currents[7, 99_999] = np.inf
     with pytest.raises(ValueError, match="currents must be finite"):
         ns.lif_run(currents, ns.LIFParams(), DT)
+
+
+def test_parameter_records_are_classes_and_old_names_warn():
+    params = ns.IFParams(v_th=2.0)
+    assert isinstance(params, ns.IFParams) and isinstance(params, ns.LIFParams)
+    assert not params.leaky and params.reset == "subtract"
+    assert ns.IFParams(reset="value").reset == "value"
+    with pytest.raises(ValueError, match="non-leaky"):
+        ns.IFParams(leaky=True)
+    with pytest.warns(DeprecationWarning, match="LIFCell"):
+        cell = ns.LIFPopulation(3)
+    assert isinstance(cell, ns.LIFCell)

@@ -183,5 +183,5 @@ def test_ctrl_c_keeps_what_was_recorded(monkeypatch):
     monkeypatch.setattr(cpu, "network_run", interrupt_second_chunk)
     with pytest.raises(KeyboardInterrupt):
         net.run(0.1, progress=False, chunk_steps=300)
-    assert net.interrupted and net.t_steps == 300
+    assert net.interrupted and net.steps_done == 300
     assert mon.steps.size > 0 and mon.steps.max() < 300

@@ -10,6 +10,7 @@ move the progress bar), never once per step.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -111,9 +112,15 @@ class Network:
                    + n * (4 * item + 4 + 1) + depth * 3 * n * item + n_src * 5)
 
     @property
-    def t_steps(self) -> int:
-        """Steps simulated so far."""
+    def steps_done(self) -> int:
+        """Steps simulated so far (``steps_done * dt_s`` seconds)."""
         return self.simulation.steps_done if self.simulation is not None else 0
+
+    @property
+    def t_steps(self) -> int:
+        """Deprecated name of :attr:`steps_done`."""
+        warnings.warn("Network.t_steps is renamed steps_done", DeprecationWarning, stacklevel=2)
+        return self.steps_done
 
     @property
     def run_s(self) -> float:
@@ -156,9 +163,9 @@ class Network:
                              f"{duration_s}")
         chunk_steps = check_scalar("chunk_steps", chunk_steps, positive=True, integer=True)
         sim = self.build(chunk_steps=chunk_steps)
-        if self._max_delay >= n_steps + self.t_steps:
+        if self._max_delay >= n_steps + self.steps_done:
             raise ValueError(f"a synaptic delay of {self._max_delay} steps is longer than the "
-                             f"run ({n_steps + self.t_steps} steps)")
+                             f"run ({n_steps + self.steps_done} steps)")
         if chunk_steps != sim.chunk_steps:  # monitor buffers sized for another chunk length
             recorders = build_recorders(self, sim.offsets, chunk_steps)
             sim.records = sim.records._replace(recorders=sim.kernels.network_upload(recorders))

@@ -4,6 +4,7 @@ call the backend kernels."""
 from neurosim.neurons.lif import (
     IFParams,
     LIFParams,
+    LIFCell,
     LIFPopulation,
     LIFRun,
     LIFState,
@@ -26,7 +27,7 @@ from neurosim.neurons.mlp import TwoLayerPerceptron
 from neurosim.neurons.perceptron import NotConvergedWarning, Perceptron
 
 __all__ = [
-    "IFParams", "LIFParams", "LIFPopulation", "LIFRun", "LIFState", "lif_isi_theory", "lif_run",
+    "IFParams", "LIFCell", "LIFParams", "LIFPopulation", "LIFRun", "LIFState", "lif_isi_theory", "lif_run",
     "lif_step", "MPNetwork", "MPUnit", "and_gate", "gate_truth_tables", "nand_gate", "not_gate",
     "or_gate", "sr_latch", "xor_network", "TwoLayerPerceptron", "NotConvergedWarning",
     "Perceptron",

@@ -28,6 +28,7 @@ unitless ``v_th = 1`` of ANN-to-SNN conversion); times are in seconds.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -102,11 +103,19 @@ class LIFParams:
                 np.int64(self.refractory_steps(dt_s)))
 
 
-def IFParams(**kwargs: Any) -> LIFParams:  # noqa: N802 - reads as the record it returns
-    """Non-leaky integrate-and-fire parameters (``leaky=False``), reset by subtraction unless
-    ``reset="value"`` is given: the neuron of rate-based ANN-to-SNN conversion."""
-    kwargs.setdefault("reset", "subtract")
-    return LIFParams(leaky=False, **kwargs)
+@dataclass(frozen=True)
+class IFParams(LIFParams):
+    """Non-leaky integrate-and-fire parameters: :class:`LIFParams` with ``leaky=False`` and
+    reset by subtraction unless ``reset="value"`` is given (the neuron of rate-based
+    ANN-to-SNN conversion). ``tau_m_s`` scales the input gain ``r_m * dt / tau_m_s``."""
+
+    reset: str = "subtract"
+    leaky: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.leaky:
+            raise ValueError("IFParams describes a non-leaky neuron: use LIFParams for leaky=True")
 
 
 class LIFState(NamedTuple):
@@ -240,10 +249,11 @@ def lif_step(current: Any, state: LIFState, params: LIFParams, dt_s: float, *,
     return run.spikes[0], run.state
 
 
-class LIFPopulation:
-    """A stateful population (or batched layer, shape ``(batch, n)``) of (L)IF neurons.
-
-    Holds the state and calls :func:`lif_run`; all behaviour lives in that function.
+class LIFCell:
+    """A stateful block of independent (L)IF neurons (shape ``(n,)`` or a batched layer
+    ``(batch, n)``), no synapses: it holds the state and calls :func:`lif_run`, where all
+    behaviour lives (Norse's ``LIFCell``). For neurons connected by synapses, use
+    :class:`neurosim.network.Population` in a :class:`neurosim.network.Network`.
     """
 
     def __init__(self, shape: int | tuple[int, ...], params: LIFParams | None = None, *,
@@ -258,9 +268,6 @@ class LIFPopulation:
     def shape(self) -> tuple[int, ...]:
         return self.state.v.shape
 
-    def reset_state(self) -> None:
-        self.state = LIFState.initial(self.shape, self.params, self.state.v.dtype)
-
     def step(self, current: Any) -> np.ndarray:
         spikes, self.state = lif_step(current, self.state, self.params, self.dt_s,
                                       backend=self.backend)
@@ -271,6 +278,15 @@ class LIFPopulation:
                          backend=self.backend)
         self.state = result.state
         return result
+
+
+class LIFPopulation(LIFCell):
+    """Deprecated name of :class:`LIFCell` (it is not a network population)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        warnings.warn("LIFPopulation is renamed LIFCell (network populations are "
+                      "neurosim.network.Population)", DeprecationWarning, stacklevel=2)
+        super().__init__(*args, **kwargs)
 
 
 def lif_isi_theory(params: LIFParams, current: float) -> float:

@@ -144,7 +144,7 @@ def test_network_state_stays_on_the_device(monkeypatch):
     v_device = records.neurons.v
     gpu_net.run(0.004, progress=False, chunk_steps=7)  # a second run, same buffers
     assert gpu_net.simulation.records.neurons.v is v_device
-    assert len(uploads) == 1 and gpu_net.t_steps == 60
+    assert len(uploads) == 1 and gpu_net.steps_done == 60
     for c, g in zip(cpu_mons[:2], gpu_mons[:2]):
         assert np.array_equal(c.steps, g.steps) and np.array_equal(c.indices, g.indices)
     np.testing.assert_array_equal(cpu_mons[2].spike_counts, gpu_mons[2].spike_counts)
