@@ -3,8 +3,8 @@ call the backend kernels."""
 
 from neurosim.neurons.lif import (
     IFParams,
-    LIFParams,
     LIFCell,
+    LIFParams,
     LIFPopulation,
     LIFRun,
     LIFState,
@@ -27,8 +27,9 @@ from neurosim.neurons.mlp import TwoLayerPerceptron
 from neurosim.neurons.perceptron import NotConvergedWarning, Perceptron
 
 __all__ = [
-    "IFParams", "LIFCell", "LIFParams", "LIFPopulation", "LIFRun", "LIFState", "lif_isi_theory", "lif_run",
-    "lif_step", "MPNetwork", "MPUnit", "and_gate", "gate_truth_tables", "nand_gate", "not_gate",
+    "IFParams", "LIFCell", "LIFParams", "LIFPopulation", "LIFRun", "LIFState", "lif_isi_theory",
+    "lif_run", "lif_step", "MPNetwork", "MPUnit", "and_gate", "gate_truth_tables", "nand_gate",
+    "not_gate",
     "or_gate", "sr_latch", "xor_network", "TwoLayerPerceptron", "NotConvergedWarning",
     "Perceptron",
 ]
