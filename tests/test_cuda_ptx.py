@@ -44,13 +44,16 @@ def compile_ptx():
     dispatcher.get_current_device = real
 
 
+@pytest.mark.parametrize("accumulate", ["float", "exact"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_network_kernel_compiles(compile_ptx, dtype):
+def test_network_kernel_compiles(compile_ptx, dtype, accumulate):
     from neurosim.kernels import cuda_network
     from neurosim.kernels.records import Clock
     from tests.test_network import _rich_network
 
-    records = _rich_network(dtype)[0].build().records
+    net = _rich_network(dtype)[0]
+    net.accumulate = accumulate
+    records = net.build().records
     compile_ptx(cuda_network._network_kernel, Clock(0, 10), *records)
 
 

@@ -185,3 +185,64 @@ def test_ctrl_c_keeps_what_was_recorded(monkeypatch):
         net.run(0.1, progress=False, chunk_steps=300)
     assert net.interrupted and net.steps_done == 300
     assert mon.steps.size > 0 and mon.steps.max() < 300
+
+
+def _converging_network(order, accumulate, backend="cpu", dtype=np.float32):
+    """Many inputs with weights that are not binary fractions converge on few neurons. The
+    sources are numbered in ``order``, which sets the order their spikes are delivered in:
+    float sums depend on it, exact ones do not."""
+    rng = np.random.default_rng(5)
+    post = nw.Population(8, ns.LIFParams(tau_m_s=0.01, v_rest=-65.0, v_reset=-65.0,
+                                         v_th=-50.0, t_ref_s=0.001), tau_exc_s=0.003,
+                         tau_inh_s=0.005, v0=rng.uniform(-65, -50, 8), i_bias=14.0, name="post")
+    sources, projections = [], []
+    for k, (sign, target) in enumerate(((1, "exc"), (1, "exc"), (-1, "inh"))):
+        n_spikes = 3000
+        src = nw.SpikeSource(60, rng.integers(0, 60, n_spikes),
+                             rng.integers(0, 500, n_spikes) * DT, name=f"in{k}")
+        sources.append(src)
+        projections.append(nw.connect_dense(src, post, rng.uniform(0.05, 0.7, (60, 8)) * sign,
+                                            target=target, delay_steps=2))
+    mon = nw.SpikeMonitor(post)
+    net = nw.Network(DT, dtype=dtype, backend=backend, accumulate=accumulate)
+    net.add(post, *[sources[k] for k in order], *projections, mon)
+    return net, post, mon
+
+
+def test_exact_accumulation_does_not_depend_on_delivery_order():
+    results = []
+    for order in ((0, 1, 2), (2, 1, 0), (1, 0, 2)):
+        net, post, mon = _converging_network(order, "exact")
+        net.run(0.05, progress=False)
+        results.append((mon.steps, mon.indices, net.state_of(post)["v"], net.state_of(post)["ge"]))
+    assert results[0][0].size > 20
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert np.array_equal(a, b)  # bit for bit
+    # the check has teeth: float sums in another order differ in their last bits
+    float_ge = []
+    for order in ((0, 1, 2), (2, 1, 0)):
+        net, post, _ = _converging_network(order, "float")
+        net.run(0.05, progress=False)
+        float_ge.append(net.state_of(post)["ge"])
+    assert not np.array_equal(*float_ge)
+
+
+def test_exact_accumulation_matches_float_accumulation_closely():
+    exact, post_e, mon_e = _converging_network((0, 1, 2), "exact", dtype=np.float64)
+    flt, post_f, mon_f = _converging_network((0, 1, 2), "float", dtype=np.float64)
+    exact.run(0.05, progress=False)
+    flt.run(0.05, progress=False)
+    assert np.array_equal(mon_e.steps, mon_f.steps) and np.array_equal(mon_e.indices,
+                                                                       mon_f.indices)
+    np.testing.assert_allclose(exact.state_of(post_e)["ge"], flt.state_of(post_f)["ge"],
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_exact_accumulation_checks_its_inputs():
+    with pytest.raises(ValueError, match="accumulate"):
+        nw.Network(DT, accumulate="kahan")
+    a, b = nw.Population(3), nw.Population(3, tau_exc_s=0.005)
+    tiny = nw.connect_dense(a, b, np.full((3, 3), 1e-38))
+    with pytest.raises(ValueError, match="too small"):
+        nw.Network(DT, accumulate="exact").add(a, b, tiny).run(0.001, progress=False)

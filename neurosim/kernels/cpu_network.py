@@ -33,6 +33,8 @@ SynapseConstants = scalar.SynapseConstants
 
 _BLOCK = 4096
 
+_ring_value = rules.ring_value
+
 
 @njit(**NJIT_OPTIONS)  # (inlined by LLVM; Numba-level inlining trips parfors' array analysis)
 def _constants(pops, p):
@@ -134,7 +136,8 @@ def _network_run(clock, pops, neurons, sources, synapses, delivery, rec):
                 hi = synapses.indptr[g, s + 1]
                 if hi > lo:
                     target = synapses.target[g]
-                    if synapses.delay[g] == 0:  # due now: straight into the state, no ring pass
+                    if synapses.delay[g] == 0 and not delivery.exact:
+                        # due now: straight into the state, no ring pass
                         dest = ge if target == TARGET_EXC else (gi if target == TARGET_INH else v)
                         for z in range(lo, hi):
                             dest[synapses.post[z]] += synapses.weight[z]
@@ -152,8 +155,8 @@ def _network_run(clock, pops, neurons, sources, synapses, delivery, rec):
                 n_blocks = (n + _BLOCK - 1) // _BLOCK
                 for b in prange(n_blocks):
                     for i in range(b * _BLOCK, min(b * _BLOCK + _BLOCK, n)):
-                        dest[i] += ring[slot, target, i]
-                        ring[slot, target, i] = zero
+                        dest[i] += _ring_value(ring[slot, target, i], delivery, zero)
+                        ring[slot, target, i] = 0
         # (6) reset
         for q in range(n_neuron_spk):
             i = spike_list[q]

@@ -46,6 +46,7 @@ rules = scalar.compile_rules(cuda.jit(device=True))
 _network_neuron_update = rules.network_neuron_update
 _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
+_ring_value = rules.ring_value
 LIFConstants = scalar.LIFConstants
 SynapseConstants = scalar.SynapseConstants
 
@@ -142,14 +143,15 @@ def _network_kernel(clock, pops, neurons, sources, synapses, delivery, rec):
         record = rec.state_index.shape[0] > 0 and t % every == 0
         row = (k - first_every) // every
         for i in range(tid, n, stride):
+            zero = v[i] * 0
             if dirty[slot, TARGET_EXC]:
-                ge[i] += ring[slot, TARGET_EXC, i]
+                ge[i] += _ring_value(ring[slot, TARGET_EXC, i], delivery, zero)
                 ring[slot, TARGET_EXC, i] = 0
             if dirty[slot, TARGET_INH]:
-                gi[i] += ring[slot, TARGET_INH, i]
+                gi[i] += _ring_value(ring[slot, TARGET_INH, i], delivery, zero)
                 ring[slot, TARGET_INH, i] = 0
             if dirty[slot, TARGET_V]:
-                v[i] += ring[slot, TARGET_V, i]
+                v[i] += _ring_value(ring[slot, TARGET_V, i], delivery, zero)
                 ring[slot, TARGET_V, i] = 0
             if neurons.fired[i]:
                 neuron, _ = _constants(pops, neurons.population[i])

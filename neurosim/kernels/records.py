@@ -72,17 +72,26 @@ class SynapseGroups(NamedTuple):
 
     indptr: np.ndarray  # (G, S + 1) int64
     post: np.ndarray  # (synapses,) int32: the neuron each synapse feeds
-    weight: np.ndarray  # (synapses,) float32
+    weight: np.ndarray  # (synapses,) float32, or int64 multiples of Delivery.quantum (exact)
     target: np.ndarray  # (G,) int64: TARGET_EXC, TARGET_INH or TARGET_V
     delay: np.ndarray  # (G,) int64: delay in steps
 
 
 class Delivery(NamedTuple):
-    """Scratch state of spike delivery."""
+    """Scratch state of spike delivery.
 
-    ring: np.ndarray  # (D, 3, N): input due in (step % D) for each target
+    Two ways to sum the weights that reach a neuron in a step (``Network(accumulate=...)``):
+    ``"float"`` adds them in the state's float type, in the order spikes are delivered (fixed
+    on the CPU, the order of atomics on CUDA); ``"exact"`` adds them as 64-bit integers in
+    units of ``quantum`` (a power of two, 2**-40 of the largest weight, rounded up), so the sum
+    does not depend on the order: CPU and CUDA, any thread count, any run, bit for bit.
+    """
+
+    ring: np.ndarray  # (D, 3, N): input due in (step % D) per target (float, or int64 exact)
     dirty: np.ndarray  # (D, 3) uint8: the ring row holds something
     spike_list: np.ndarray  # (S,) int32: this step's spiking sources
+    exact: bool  # integer accumulation (ring and weights int64)
+    quantum: float  # state dtype: what one integer unit is worth (1 in float mode)
 
 
 class Recorders(NamedTuple):

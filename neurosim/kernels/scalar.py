@@ -97,6 +97,14 @@ def network_neuron_update(v, ge, gi, refrac, current, c, syn):
     return v_new, ge * syn.decay_exc, gi * syn.decay_inh, refrac_new, spiked
 
 
+def ring_value(raw, delivery, zero):
+    """What a ring-buffer entry adds to the state (``zero``: 0 in the state's type): the float
+    sum itself, or the integer sum times ``delivery.quantum`` (exact accumulation)."""
+    if delivery.exact:
+        return (zero + raw) * delivery.quantum
+    return raw
+
+
 def ovr_unit_train(k, x, targets, weights, bias, w_sum, b_sum, order, lr, errors_out):
     """Rosenblatt's rule for output unit ``k`` over the epochs of ``order`` (epochs, samples).
 
@@ -245,7 +253,7 @@ def spiking_maxpool_row(item, dims, currents, inv_scale, scale, v, decay, gain, 
 
 #: Every rule, callees before callers (the order :func:`compile_rules` compiles them in).
 RULES = ("lif_drive", "lif_gate", "lif_reset", "lif_neuron_step", "network_neuron_update",
-         "hash_uniform", "ovr_unit_train", "spiking_maxpool_row")
+         "ring_value", "hash_uniform", "ovr_unit_train", "spiking_maxpool_row")
 
 
 def compile_rules(compile_one) -> SimpleNamespace:

@@ -49,16 +49,40 @@ def build_records(net: Any, offsets: dict[int, int], chunk_steps: int) -> Networ
     synapses = _synapse_groups(net, offsets, n_sources)
     depth = int(synapses.delay.max(initial=0)) + 1
     neurons = _neurons(net, offsets)
+    exact = net.accumulate == "exact"
+    quantum = 1.0
+    if exact:
+        synapses, quantum = _quantise(synapses)
+    ring_dtype = np.int64 if exact else net.dtype
     return NetworkRecords(
         populations=_populations(net.populations, net.dt_s, net.dtype),
         neurons=neurons,
         sources=_sources(net, offsets),
         synapses=synapses,
-        delivery=Delivery(ring=np.zeros((depth, 3, len(neurons.v)), net.dtype),
+        delivery=Delivery(ring=np.zeros((depth, 3, len(neurons.v)), ring_dtype),
                           dirty=np.zeros((depth, 3), np.uint8),
-                          spike_list=np.zeros(n_sources, np.int32)),
+                          spike_list=np.zeros(n_sources, np.int32), exact=exact,
+                          quantum=np.dtype(net.dtype).type(quantum)),
         recorders=build_recorders(net, offsets, chunk_steps),
     )
+
+
+#: Exact accumulation: one integer unit is 2**-QUANTUM_BITS of the largest weight (rounded up to
+#: a power of two). An int64 sum then holds 2**(63 - QUANTUM_BITS) = 8 million arrivals of the
+#: largest weight at one neuron in one step, and each weight is kept to 12 decimal digits.
+QUANTUM_BITS = 40
+
+
+def _quantise(synapses: SynapseGroups) -> tuple[SynapseGroups, float]:
+    """Weights as int64 multiples of a power of two, for order-independent integer sums."""
+    largest = float(np.abs(synapses.weight).max(initial=0.0))
+    exponent = math.frexp(largest)[1] if largest > 0 else 0  # largest < 2**exponent
+    quantum = math.ldexp(1.0, exponent - QUANTUM_BITS)
+    if quantum < np.finfo(np.float32).tiny:
+        raise ValueError(f"weights up to {largest:g} are too small for accumulate='exact' (its "
+                         "unit would underflow): scale them, or use accumulate='float'")
+    units = np.rint(synapses.weight.astype(np.float64) / quantum).astype(np.int64)
+    return synapses._replace(weight=units), quantum
 
 
 def _populations(populations: list[Population], dt: float, dtype: Any) -> Populations:

@@ -27,7 +27,7 @@ from neurosim.network.monitors import RateMonitor, SpikeMonitor, StateMonitor
 from neurosim.network.populations import CurrentInput, PoissonGroup, Population, SpikeSource
 from neurosim.network.projections import Projection
 from neurosim.network.runner import Simulation, run_chunks
-from neurosim.validation import check_dtype_arg, check_scalar
+from neurosim.validation import check_choice, check_dtype_arg, check_scalar
 
 
 class Network:
@@ -40,12 +40,20 @@ class Network:
     dtype : float32 or float64
         Precision of the neuron state (synaptic weights are float32 in any case).
     backend : {"cpu", "cuda", "auto"}
+    accumulate : {"float", "exact"}
+        How the weights reaching a neuron in one step are summed. ``"float"`` (default):
+        in the state's float type, in delivery order; on CUDA that order is the order of
+        atomic adds, so a neuron landing exactly on threshold can differ from the CPU in rare
+        cases. ``"exact"``: as 64-bit integers in units of 2**-40 of the largest weight, so
+        the sum does not depend on the order: CPU and CUDA give the same spikes bit for bit
+        (synapses take 12 bytes instead of 8).
     """
 
     def __init__(self, dt_s: float = 1e-4, *, dtype: Any = np.float32,
-                 backend: str = "cpu") -> None:
+                 backend: str = "cpu", accumulate: str = "float") -> None:
         self.dt_s = check_scalar("dt_s", dt_s, positive=True)
         self.dtype = check_dtype_arg(dtype)
+        self.accumulate = check_choice("accumulate", accumulate, ("float", "exact"))
         self.backend = backend
         get_backend(backend)
         self.populations: list[Population] = []
@@ -108,8 +116,11 @@ class Network:
         keys = {(p.target, int(d)) for p in self.projections for d in np.unique(p.delay_steps)}
         depth = max([d for _, d in keys], default=0) + 1
         item = self.dtype.itemsize
+        exact = self.accumulate == "exact"
+        ring_item = 8 if exact else item
         return int(synapse_bytes(self.n_synapses, n_src, max(len(keys), 1))
-                   + n * (4 * item + 4 + 1) + depth * 3 * n * item + n_src * 5)
+                   + (4 * self.n_synapses if exact else 0)
+                   + n * (4 * item + 4 + 1) + depth * 3 * n * ring_item + n_src * 5)
 
     @property
     def steps_done(self) -> int:

@@ -155,6 +155,21 @@ def test_network_state_stays_on_the_device(monkeypatch):
                                rtol=1e-6)
 
 
+def test_exact_accumulation_cpu_equals_cuda_bit_for_bit():
+    """Weights that are not binary fractions: with integer accumulation the order of CUDA's
+    atomic adds does not matter, so spikes and state equal the CPU's exactly."""
+    from tests.test_network import _converging_network
+
+    runs = {}
+    for backend in ("cpu", "cuda"):
+        net, post, mon = _converging_network((0, 1, 2), "exact", backend=backend)
+        net.run(0.02, progress=False, chunk_steps=90)
+        runs[backend] = (mon.steps, mon.indices, *net.state_of(post).values())
+    assert runs["cpu"][0].size > 5
+    for a, b in zip(runs["cpu"], runs["cuda"]):
+        assert np.array_equal(a, b)
+
+
 def test_maxpool_gate_cpu_equals_cuda():
     from neurosim.kernels import cpu
     from neurosim.kernels import cuda as cuda_kernels
