@@ -1,10 +1,11 @@
 """Converted MNIST CNN: neurosim vs snnTorch, images per second, several rounds.
 
-Each round runs ``neurosim.benchmarking.bench_convert`` (the code behind ``neurosim bench
-convert``): the same converted network in neurosim and in snnTorch (``snn.Leaky(beta=1,
-reset_mechanism="subtract")``, ``nn.MaxPool2d`` on spikes, constant input, one Python step at a
-time), best of 3 timings each, on one batch of MNIST test images. The machine is shared and
-noisy, so the claim is the per-round ratio; the JSON keeps every round and their median.
+Each round runs ``neurosim.studies.peer_benchmarks.bench_convert`` (the code behind
+``neurosim bench convert``): the same converted network in neurosim and in snnTorch
+(``snn.Leaky(beta=1, reset_mechanism="subtract")``, ``nn.MaxPool2d`` on spikes, constant input,
+one Python step at a time), best of 3 timings each, on one batch of MNIST test images. The
+machine is shared and noisy, so the claim is the per-round ratio; the JSON keeps every round and
+their median.
 
 Writes ``benchmarks/results/convert_speed.json``.
 Run: ``.venv/bin/python benchmarks/bench_convert.py [--rounds 3] [--timesteps 32]``.
@@ -23,8 +24,8 @@ import torch
 
 import neurosim as ns
 from neurosim import zoo
-from neurosim.benchmarking import bench_convert
 from neurosim.datasets import load
+from neurosim.studies.peer_benchmarks import bench_convert
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -21,7 +21,7 @@ import numpy as np
 
 import neurosim as ns
 from neurosim import plot
-from neurosim.benchmarking import bench_cuba
+from neurosim.studies.peer_benchmarks import bench_cuba
 
 RESULTS = Path(__file__).parent / "results"
 

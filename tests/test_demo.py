@@ -1,6 +1,6 @@
 import re
 
-from neurosim.demo import run_demo
+from neurosim.studies.demo import run_demo
 
 
 def test_demo_writes_report_with_every_figure(tmp_path):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from neurosim import transfer
+from neurosim.studies import transfer
 
 
 def test_few_shot_draws_k_per_class_by_seed():

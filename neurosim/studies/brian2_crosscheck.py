@@ -13,7 +13,7 @@ import numpy as np
 from neurosim import network as nw
 from neurosim.neurons.lif import LIFParams, lif_run
 
-DT = 1e-4
+DT_S = 1e-4
 
 
 def _brian2_numpy():
@@ -30,7 +30,7 @@ def _spike_set(steps: np.ndarray, idx: np.ndarray) -> set[tuple[int, int]]:
     return set(zip(np.asarray(steps).tolist(), np.asarray(idx).tolist()))
 
 
-def check_lif_population(n: int = 200, n_steps: int = 3000, seed: int = 7) -> dict[str, Any]:
+def check_lif_population(n: int = 200, steps: int = 3000, seed: int = 7) -> dict[str, Any]:
     """Independent LIF neurons under constant and step currents: ``lif_run`` vs Brian2, spike
     for spike (reset to value with refractoriness, and reset by subtraction)."""
     from neurosim.interop.brian2 import to_brian2
@@ -41,20 +41,20 @@ def check_lif_population(n: int = 200, n_steps: int = 3000, seed: int = 7) -> di
                    LIFParams(tau_m_s=0.02, v_rest=-70.0, v_reset=-65.0, v_th=-50.0, r_m=10.0,
                              t_ref_s=0.005, reset="subtract")):
         base = (params.v_th - params.v_rest) / params.r_m
-        currents = np.tile(base * rng.uniform(0.5, 3.0, n), (n_steps, 1))
-        currents[n_steps // 3: 2 * n_steps // 3] *= rng.uniform(0.0, 2.0, n)  # a step
-        ours = lif_run(currents, params, DT).spikes
+        currents = np.tile(base * rng.uniform(0.5, 3.0, n), (steps, 1))
+        currents[steps // 3: 2 * steps // 3] *= rng.uniform(0.0, 2.0, n)  # a step
+        ours = lif_run(currents, params, DT_S).spikes
         pop = nw.Population(n, params)
-        net = nw.Network(DT, dtype=np.float64).add(pop, nw.CurrentInput(pop, currents))
+        net = nw.Network(DT_S, dtype=np.float64).add(pop, nw.CurrentInput(pop, currents))
         b2 = _brian2_numpy()
-        model = to_brian2(net, n_steps * DT)
-        model.network.run(n_steps * DT * b2.second)
+        model = to_brian2(net, steps * DT_S)
+        model.network.run(steps * DT_S * b2.second)
         theirs = _spike_set(*model.spike_steps(pop))
         mine = _spike_set(*np.nonzero(ours))
         results.append((len(mine), len(theirs), len(mine & theirs)))
     matched = sum(r[2] for r in results)
     total = sum(max(r[0], r[1]) for r in results)
-    return {"name": "lif_population", "neurons": n, "steps": n_steps,
+    return {"name": "lif_population", "neurons": n, "steps": steps,
             "neurosim_spikes": sum(r[0] for r in results),
             "brian2_spikes": sum(r[1] for r in results), "matched_fraction": matched / total,
             "passed": all(r[0] == r[1] == r[2] for r in results)}
@@ -72,7 +72,7 @@ def feedforward_network(n: int = 1000, n_inputs: int = 500, seed: int = 1) -> tu
     inh = nw.connect_fixed_indegree(src, pop, 10, -1.0, target="inh", seed=seed + 2,
                                     delay_steps=delays)
     monitor = nw.SpikeMonitor(pop)
-    net = nw.Network(DT, dtype=np.float64).add(pop, src, exc, inh, monitor)
+    net = nw.Network(DT_S, dtype=np.float64).add(pop, src, exc, inh, monitor)
     return net, pop, monitor
 
 
@@ -95,8 +95,8 @@ def check_feedforward(n: int = 1000, duration_s: float = 0.5) -> dict[str, Any]:
 
 def check_cuba(n: int = 4000, duration_s: float = 1.0, seed: int = 0) -> dict[str, Any]:
     """The (chaotic) CUBA network: mean rate within 5% and ISI CV within 10% of Brian2's."""
-    from neurosim.benchmarking import brian2_cuba
     from neurosim.network.cuba import build_cuba, isi_cv, mean_rate_hz
+    from neurosim.studies.peer_benchmarks import brian2_cuba
 
     net, mons = build_cuba(n, seed=seed, dtype=np.float64)
     net.run(duration_s, progress=False)
@@ -117,7 +117,7 @@ def check_cuba(n: int = 4000, duration_s: float = 1.0, seed: int = 0) -> dict[st
 def validate_brian2(*, quick: bool = False) -> list[dict[str, Any]]:
     """Run every cross-check (smaller sizes with ``quick``)."""
     if quick:
-        return [check_lif_population(n=50, n_steps=1500), check_feedforward(n=300,
+        return [check_lif_population(n=50, steps=1500), check_feedforward(n=300,
                                                                             duration_s=0.3),
                 check_cuba(n=2000, duration_s=0.5)]
     return [check_lif_population(), check_feedforward(), check_cuba()]

@@ -77,47 +77,48 @@ def perceptron_section(backend: str, seed: int, quiet: bool) -> dict[str, Any]:
 def lif_section(out_dir: Path, backend: str, seed: int, quiet: bool) -> dict[str, Any]:
     from neurosim import plot
 
-    dt = 1e-4
+    dt_s = 1e-4
     params = nn.LIFParams(tau_m_s=0.02, v_rest=-70.0, v_reset=-70.0, v_th=-54.0, r_m=10.0,
                           t_ref_s=0.002)
     currents = np.array([1.5, 2.0, 3.0])  # nA; rheobase is 1.6 nA
     steps = 2000
-    trace = nn.lif_run(np.tile(currents, (steps, 1)), params, dt, record_v=True, backend=backend)
-    fig = plot.membrane_traces(trace.v, dt, v_th=params.v_th, v_reset=params.v_reset,
+    trace = nn.lif_run(np.tile(currents, (steps, 1)), params, dt_s, record_v=True,
+                       backend=backend)
+    fig = plot.membrane_traces(trace.v, dt_s, v_th=params.v_th, v_reset=params.v_reset,
                                spikes=trace.spikes, unit="mV",
                                labels=[f"I = {c} nA" for c in currents],
                                title="LIF neuron, constant input currents")
     fig.savefig(out_dir / "lif_membrane.png", dpi=120)
-    isi_sim = [float(np.diff(np.flatnonzero(trace.spikes[:, k])).mean() * dt) if
+    isi_sim_s = [float(np.diff(np.flatnonzero(trace.spikes[:, k])).mean() * dt_s) if
                trace.spikes[:, k].sum() > 1 else float("inf") for k in range(3)]
-    isi_theory = [nn.lif_isi_theory(params, c) for c in currents]
+    isi_theory_s = [nn.lif_isi_theory(params, c) for c in currents]
 
     rng = np.random.default_rng(seed)
     n, steps = 200, 5000
     drive = rng.normal(1.7, 0.15, (steps, n)) + rng.normal(0, 1.0, (steps, n))  # noisy input
-    pop = nn.lif_run(drive, params, dt, backend=backend)
-    fig = plot.raster(pop.spikes, dt, title=f"{n} LIF neurons, noisy input current")
+    pop = nn.lif_run(drive, params, dt_s, backend=backend)
+    fig = plot.raster(pop.spikes, dt_s, title=f"{n} LIF neurons, noisy input current")
     fig.savefig(out_dir / "lif_raster.png", dpi=120)
-    rate = float(pop.spikes.mean() / dt)
+    rate_hz = float(pop.spikes.mean() / dt_s)
     _say(quiet, "== LIF neurons (exact integration, dt = 0.1 ms)")
-    for c, sim, th in zip(currents, isi_sim, isi_theory):
+    for c, sim, th in zip(currents, isi_sim_s, isi_theory_s):
         shown = "no spikes" if np.isinf(th) else f"ISI {sim * 1e3:.2f} ms (theory {th * 1e3:.2f})"
         _say(quiet, f"  I = {c} nA: {shown}")
-    _say(quiet, f"  population of {n}: mean rate {rate:.1f} Hz over {steps * dt:.1f} s")
-    return {"isi_s": isi_sim, "isi_theory_s": isi_theory, "population_rate_hz": rate}
+    _say(quiet, f"  population of {n}: mean rate {rate_hz:.1f} Hz over {steps * dt_s:.1f} s")
+    return {"isi_s": isi_sim_s, "isi_theory_s": isi_theory_s, "population_rate_hz": rate_hz}
 
 
 def cuba_section(out_dir: Path, backend: str, seed: int, quiet: bool,
                  compare_brian2: bool = True) -> dict[str, Any]:
     from neurosim import plot
-    from neurosim.benchmarking import brian2_cuba, neurosim_cuba
     from neurosim.network.cuba import build_cuba, mean_rate_hz
+    from neurosim.studies.peer_benchmarks import brian2_cuba, neurosim_cuba
 
     n = 4000
     net, mons = build_cuba(n, seed=seed, backend=backend)
     net.run(1.0, progress=not quiet)
-    n_steps = net.t_steps
-    exc_raster = mons["spikes_exc"].as_raster(n_steps)
+    steps = net.steps_done
+    exc_raster = mons["spikes_exc"].as_raster(steps)
     plot.raster(exc_raster[:, :400], net.dt_s,
                 title="CUBA network: 400 of 3,200 excitatory neurons").savefig(
         out_dir / "cuba_raster.png", dpi=120)
@@ -153,8 +154,8 @@ def conversion_section(out_dir: Path, backend: str, seed: int, quiet: bool) -> d
     data = load("digits", flat=False, seed=0)  # the split the shipped model was trained on
     model = zoo.load_pretrained("digits_cnn")
     snn = convert(model, torch.from_numpy(data.x_train), backend=backend, seed=seed)
-    steps = [4, 8, 16, 32, 64]
-    result = snn.evaluate(data.x_test, data.y_test, steps)
+    timesteps = [4, 8, 16, 32, 64]
+    result = snn.evaluate(data.x_test, data.y_test, timesteps)
     plot.accuracy_vs_timesteps(result["snn_accuracy"], result["ann_accuracy"],
                                title="digits CNN converted to IF neurons").savefig(
         out_dir / "conversion_accuracy.png", dpi=120)
@@ -163,10 +164,10 @@ def conversion_section(out_dir: Path, backend: str, seed: int, quiet: bool) -> d
     _say(quiet, "== ANN -> SNN: the bundled digits CNN (BatchNorm, max-pool) as IF neurons",
          f"  ANN test accuracy {100 * result['ann_accuracy']:.2f}% "
          f"({result['samples']} images)",
-         "  T      " + "".join(f"{t:>8}" for t in steps),
-         "  SNN %  " + "".join(f"{100 * result['snn_accuracy'][t]:8.2f}" for t in steps),
-         "  agree %" + "".join(f"{100 * result['agreement'][t]:8.2f}" for t in steps),
-         f"  SynOps/image at T={steps[-1]}: {result['synops_per_sample']:.3g} "
+         "  T      " + "".join(f"{t:>8}" for t in timesteps),
+         "  SNN %  " + "".join(f"{100 * result['snn_accuracy'][t]:8.2f}" for t in timesteps),
+         "  agree %" + "".join(f"{100 * result['agreement'][t]:8.2f}" for t in timesteps),
+         f"  SynOps/image at T={timesteps[-1]}: {result['synops_per_sample']:.3g} "
          f"(+{result['snn_macs_per_sample']:.3g} input MACs) vs ANN MACs "
          f"{result['ann_macs_per_sample']:.3g}")
     return {k: result[k] for k in ("ann_accuracy", "snn_accuracy", "agreement", "firing_rates",
@@ -176,7 +177,7 @@ def conversion_section(out_dir: Path, backend: str, seed: int, quiet: bool) -> d
 def transfer_section(out_dir: Path, quiet: bool) -> dict[str, Any]:
     """A one-seed miniature of ``neurosim transfer`` (the full quick mode takes ~4 minutes):
     T = 4, where hybrid fine-tuning shows, and T = 32."""
-    from neurosim.transfer import run_transfer, to_markdown, write_report
+    from neurosim.studies.transfer import run_transfer, to_markdown, write_report
 
     study = run_transfer(seeds=(0,), shots=(1, None), timesteps=(4, 32), progress=not quiet)
     write_report(study, out_dir / "transfer")
@@ -193,7 +194,7 @@ def write_report(out_dir: Path, results: dict[str, Any]) -> Path:
     lif = results["lif"]
     cuba = results["cuba"]
     conv = results["conversion"]
-    steps = sorted(conv["snn_accuracy"])
+    timesteps = sorted(conv["snn_accuracy"])
     lines = ["# neurosim demo report", "", "## McCulloch-Pitts units", "",
              "| gate | truth table (inputs -> output) |", "|---|---|"]
     lines += [f"| {name} | " + ", ".join(f"{''.join(map(str, i))}->{o}" for i, o in rows) + " |"
@@ -218,12 +219,12 @@ def write_report(out_dir: Path, results: dict[str, Any]) -> Path:
                      f"{cuba['brian2_s'] * 1e3:.0f} ms: neurosim {cuba['speedup']:.1f}x faster.")
     lines += ["", "![CUBA raster](cuba_raster.png)", "", "![CUBA rate](cuba_rate.png)", "",
               "## ANN -> SNN: digits CNN", "",
-              "| T | " + " | ".join(str(t) for t in steps) + " |",
-              "|---|" + "---|" * len(steps),
+              "| T | " + " | ".join(str(t) for t in timesteps) + " |",
+              "|---|" + "---|" * len(timesteps),
               "| SNN accuracy % | " + " | ".join(f"{100 * conv['snn_accuracy'][t]:.2f}"
-                                                for t in steps) + " |",
+                                                for t in timesteps) + " |",
               "| agreement with ANN % | " + " | ".join(f"{100 * conv['agreement'][t]:.2f}"
-                                                      for t in steps) + " |", "",
+                                                      for t in timesteps) + " |", "",
               f"ANN accuracy {100 * conv['ann_accuracy']:.2f}%.", "",
               "![accuracy vs T](conversion_accuracy.png)", "",
               "![firing rates](conversion_rates.png)", ""]

@@ -1,4 +1,5 @@
-"""Benchmarks behind ``neurosim bench``: neurosim and its peers measured side by side.
+"""neurosim and its peers measured side by side: the code behind ``neurosim bench`` and the
+scripts in ``benchmarks/``.
 
 Brian2 runs in a fresh subprocess per configuration (its device is global state), in
 ``cpp_standalone`` mode; its time is the generated binary's own simulation time
@@ -42,17 +43,17 @@ def neurosim_cuba(n: int, duration_s: float, *, seed: int = 0, backend: str = "c
         t0 = time.perf_counter()
         net.run(duration_s, progress=False)
         run_s = min(run_s, time.perf_counter() - t0)
-    steps = np.concatenate([mons["spikes_exc"].steps, mons["spikes_inh"].steps])
+    spike_steps = np.concatenate([mons["spikes_exc"].steps, mons["spikes_inh"].steps])
     idx = np.concatenate([mons["spikes_exc"].indices,
                           mons["spikes_inh"].indices + mons["exc"].n])
-    n_steps = int(round(duration_s / net.dt_s))
-    n_spikes = int(steps.size)
+    steps = int(round(duration_s / net.dt_s))
+    n_spikes = int(spike_steps.size)
     return {
         "neurons": n, "synapses": net.n_synapses, "neurosim_s": run_s,
-        "neurosim_rate_hz": mean_rate_hz(mons), "neurosim_cv_isi": isi_cv(steps, idx),
+        "neurosim_rate_hz": mean_rate_hz(mons), "neurosim_cv_isi": isi_cv(spike_steps, idx),
         "neurosim_compile_s": compile_s, "neurosim_build_s": build_s,
         "neurosim_backend": backend, "neurosim_dtype": np.dtype(dtype).name,
-        "neuron_updates_per_s": n * n_steps / run_s,
+        "neuron_updates_per_s": n * steps / run_s,
         "synaptic_events_per_s": n_spikes * (net.n_synapses / n) / run_s,
     }
 
@@ -61,7 +62,7 @@ _BRIAN2_SCRIPT = r"""
 import json, sys, time, numpy as np, brian2 as b2
 from neurosim.network.cuba import build_cuba, isi_cv
 from neurosim.interop.brian2 import to_brian2
-n, duration, seed, threads, target, workdir = (int(sys.argv[1]), float(sys.argv[2]),
+n, duration_s, seed, threads, target, workdir = (int(sys.argv[1]), float(sys.argv[2]),
     int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6])
 b2.prefs.logging.std_redirection = False
 if target == "cpp_standalone":
@@ -70,9 +71,9 @@ if target == "cpp_standalone":
 else:
     b2.prefs.codegen.target = target
 net, mons = build_cuba(n, seed=seed, dtype=np.float64)
-model = to_brian2(net, duration)
+model = to_brian2(net, duration_s)
 t0 = time.perf_counter()
-model.network.run(duration * b2.second)
+model.network.run(duration_s * b2.second)
 if target == "cpp_standalone":
     b2.device.build(directory=workdir, compile=True, run=True)
     run_s = b2.device._last_run_time
@@ -83,7 +84,7 @@ for k, pop in enumerate(net.populations):
     s, i = model.spike_steps(pop)
     steps.append(s); idx.append(i + sum(p.n for p in net.populations[:k]))
 steps, idx = np.concatenate(steps), np.concatenate(idx)
-print(json.dumps({"brian2_s": run_s, "brian2_rate_hz": steps.size / (n * duration),
+print(json.dumps({"brian2_s": run_s, "brian2_rate_hz": steps.size / (n * duration_s),
                   "brian2_cv_isi": isi_cv(steps, idx), "threads": threads,
                   "brian2_total_s": time.perf_counter() - t0}))
 """
@@ -125,7 +126,7 @@ def bench_cuba(n: int, duration_s: float, *, compare: str | None = "brian2", see
     return result
 
 
-def _best_time(fn, repeats: int) -> float:
+def _best_time_s(fn, repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -147,21 +148,21 @@ def bench_convert(model: Any, x: Any, calibration: Any, *, timesteps: int = 32,
     x = torch.as_tensor(x, dtype=torch.float32)
     snn = convert(model, calibration)
     snn.simulate(x[:4], timesteps)  # compile the kernels
-    ours = _best_time(lambda: snn.simulate(x, timesteps), repeats)
+    ours_s = _best_time_s(lambda: snn.simulate(x, timesteps), repeats)
     with torch.no_grad():
         model.eval()
         model(x[:4])
-        ann = _best_time(lambda: model(x), repeats)
+        ann_s = _best_time_s(lambda: model(x), repeats)
     result = {"batch": len(x), "timesteps": timesteps,
-              "neurosim_images_per_s": len(x) / ours, "ann_images_per_s": len(x) / ann,
-              "neurosim_s": ours, "ann_s": ann, "threads": torch.get_num_threads()}
+              "neurosim_images_per_s": len(x) / ours_s, "ann_images_per_s": len(x) / ann_s,
+              "neurosim_s": ours_s, "ann_s": ann_s, "threads": torch.get_num_threads()}
     if compare == "snntorch":
         from neurosim.interop.snntorch import to_snntorch
 
         peer = to_snntorch(snn, maxpool="plain")
         with torch.no_grad():
             peer(x[:4], 2)
-            theirs = _best_time(lambda: peer(x, timesteps), repeats)
-        result.update(snntorch_images_per_s=len(x) / theirs, snntorch_s=theirs,
-                      speedup=theirs / ours)
+            theirs_s = _best_time_s(lambda: peer(x, timesteps), repeats)
+        result.update(snntorch_images_per_s=len(x) / theirs_s, snntorch_s=theirs_s,
+                      speedup=theirs_s / ours_s)
     return result

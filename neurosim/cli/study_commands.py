@@ -1,0 +1,165 @@
+"""``neurosim demo``, ``bench``, ``transfer`` and ``validate``: the programs in
+:mod:`neurosim.studies`, imported when their command runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from neurosim.cli.options import (
+    BACKENDS,
+    UserError,
+    add_command,
+    add_model_options,
+    add_run_options,
+    load_model,
+    positive_float,
+    positive_int,
+    write_json,
+)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from neurosim.studies.demo import run_demo
+
+    results = run_demo(args.out, backend=args.backend, seed=args.seed, quiet=args.quiet or
+                       args.json)
+    if args.json:
+        print(json.dumps(results, default=float))
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from neurosim.studies.peer_benchmarks import bench_cuba
+
+    if args.what == "convert":
+        return _bench_convert(args)
+    if args.what != "cuba":
+        raise UserError(f"unknown benchmark {args.what!r}; available: cuba, convert")
+    compare = None if args.compare == "none" else (args.compare or "brian2")
+    result = bench_cuba(args.neurons, args.duration, compare=compare, seed=args.seed,
+                        backend=args.backend)
+    write_json(args, "bench_cuba.json", result)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    line = (f"CUBA {result['neurons']:,} neurons, {result['synapses']:,} synapses, "
+            f"{args.duration} s: neurosim {result['neurosim_s']:.3f} s "
+            f"({result['neurosim_rate_hz']:.2f} Hz)")
+    if compare:
+        line += (f"; Brian2 {result['brian2_target']} {result['brian2_s']:.3f} s "
+                 f"({result['brian2_rate_hz']:.2f} Hz, {result['brian2_threads']} thread(s)) "
+                 f"-> speedup {result['speedup']:.1f}x")
+    print(line)
+    return 0
+
+
+def _bench_convert(args: argparse.Namespace) -> int:
+    import torch
+
+    from neurosim.datasets import load
+    from neurosim.studies.peer_benchmarks import bench_convert
+
+    if args.model is None:
+        raise UserError("bench convert needs --model")
+    model, dataset = load_model(args)
+    data = load(dataset, flat=False)
+    x = torch.from_numpy(data.x_test[: args.batch])
+    calib = torch.from_numpy(data.x_train[:1000])
+    compare = None if args.compare == "none" else "snntorch"
+    result = bench_convert(model, x, calib, timesteps=args.timesteps, compare=compare)
+    result["model"] = args.model
+    write_json(args, "bench_convert.json", result)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        line = (f"{args.model}, T = {args.timesteps}, batch {len(x)}: neurosim "
+                f"{result['neurosim_images_per_s']:.1f} images/s, ANN "
+                f"{result['ann_images_per_s']:.0f} images/s")
+        if compare:
+            line += (f", snnTorch {result['snntorch_images_per_s']:.1f} images/s -> speedup "
+                     f"{result['speedup']:.1f}x")
+        print(line)
+    return 0
+
+
+def _cmd_transfer(args: argparse.Namespace) -> int:
+    from neurosim.studies.transfer import run_transfer, to_markdown, write_report
+
+    seeds = tuple(range(args.seed, args.seed + args.seeds))
+    study = run_transfer(quick=not args.full, seeds=seeds, backend=args.backend,
+                         progress=not (args.quiet or args.json))
+    if args.out:
+        write_report(study, args.out)
+    if args.json:
+        print(json.dumps(study["table"]))
+    else:
+        print(to_markdown(study))
+        print(f"({len(study['rows'])} runs in {study['seconds']:.0f} s)")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from neurosim.studies.brian2_crosscheck import validate_brian2
+
+    if args.against != "brian2":
+        raise UserError(f"unknown reference {args.against!r}; available: brian2")
+    results = validate_brian2(quick=args.quick)
+    ok = all(r["passed"] for r in results)
+    write_json(args, "validate_brian2.json", {"passed": ok, "checks": results})
+    if args.json:
+        print(json.dumps({"passed": ok, "checks": results}))
+    else:
+        for r in results:
+            detail = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                               for k, v in r.items() if k not in ("name", "passed"))
+            print(f"{'PASS' if r['passed'] else 'FAIL'} {r['name']}: {detail}")
+    return 0 if ok else 1
+
+
+def add_demo(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "demo", "the main job on the embedded digits data",
+                    "example:\n  neurosim demo --out out --seed 0",
+                    _cmd_demo)
+    add_run_options(p, "folder for figures and reports (default: out)", out_default="out")
+
+
+def add_bench(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "bench", "benchmarks against peer simulators",
+                    "examples:\n  neurosim bench cuba --neurons 4000 --duration 1 "
+                    "--compare brian2 --json\n  neurosim bench convert --model "
+                    "models/mnist_cnn.pt --timesteps 32 --batch 256 --compare "
+                    "snntorch --json",
+                    _cmd_bench)
+    p.add_argument("what", help="benchmark: cuba or convert")
+    p.add_argument("--neurons", type=positive_int, default=4000)
+    p.add_argument("--duration", type=positive_float, default=1.0, help="seconds")
+    p.add_argument("--compare", choices=["brian2", "snntorch", "none"], default=None,
+                   help="peer (default: brian2 for cuba, snntorch for convert)")
+    add_model_options(p, required=False)
+    p.add_argument("--timesteps", type=positive_int, default=32)
+    p.add_argument("--batch", type=positive_int, default=256)
+    add_run_options(p, "folder for the JSON result")
+
+
+def add_transfer(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "transfer", "transfer study: MNIST CNN -> digits, ANN and SNN",
+                    "examples:\n  neurosim transfer --out out/transfer\n"
+                    "  neurosim transfer --full --json",
+                    _cmd_transfer)
+    p.add_argument("--full", action="store_true",
+                   help="1/5/10/50/all shots per class (default: quick mode, 1/10/all)")
+    p.add_argument("--seeds", type=positive_int, default=3, help="seeds to average over")
+    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--out", default=None, help="folder for transfer.md/.json/.png")
+    p.add_argument("--backend", choices=BACKENDS, default="cpu",
+                   help="backend of the spiking simulations")
+
+
+def add_validate(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "validate", "cross-checks against a reference simulator",
+                    "example:\n  neurosim validate brian2 --json",
+                    _cmd_validate)
+    p.add_argument("against", help="reference: brian2")
+    p.add_argument("--quick", action="store_true", help="smaller sizes")
+    p.add_argument("--out", default=None, help="folder for the JSON result")
