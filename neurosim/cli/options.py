@@ -7,7 +7,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-BACKENDS = ["cpu", "cuda", "auto"]
+from neurosim.backends import backend_names
+
+BACKENDS = list(backend_names())  # the registry's names, and "auto"
 
 
 class UserError(Exception):

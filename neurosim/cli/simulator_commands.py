@@ -24,9 +24,9 @@ def info() -> dict[str, Any]:
     import numba
     import numpy
 
-    from neurosim.backends import cuda_status
+    from neurosim.backends import REGISTRY, probe, resolve_backend_name
 
-    cuda_ok, cuda_reason = cuda_status()
+    probes = {name: probe(name) for name in REGISTRY}
     versions = {"neurosim": neurosim.__version__, "python": platform.python_version(),
                 "numpy": numpy.__version__, "numba": numba.__version__}
     for name in ("torch", "brian2", "snntorch", "sklearn", "matplotlib"):
@@ -36,8 +36,10 @@ def info() -> dict[str, Any]:
             versions[name] = None
     return {
         "versions": versions,
-        "backends": {"cpu": True, "cuda": cuda_ok},
-        "cuda": cuda_reason,
+        "backends": {name: found.usable for name, found in probes.items()},
+        "backend_reasons": {name: found.reason for name, found in probes.items()},
+        "auto": resolve_backend_name("auto"),
+        "cuda": probes["cuda"].reason,
         "threads": numba.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "threading_layer": numba.config.THREADING_LAYER,
@@ -51,8 +53,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
         return 0
     print(f"neurosim {report['versions']['neurosim']}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items() if v))
-    print(f"backends: cpu yes; cuda {'yes' if report['backends']['cuda'] else 'no'} "
-          f"({report['cuda']})")
+    print("backends: " + "; ".join(
+        f"{name} {'yes' if usable else 'no'} ({report['backend_reasons'][name]})"
+        for name, usable in report["backends"].items()) + f"; auto -> {report['auto']}")
     print(f"threads:  {report['threads']} Numba threads on {report['cpu_count']} CPUs")
     return 0
 
