@@ -7,7 +7,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import neurosim.convert.simulate as simulation
 from neurosim.convert import ConversionError, convert
+from neurosim.convert.ann import ann_forward
+from neurosim.convert.layers import fused_pool
 from tests import naive
 
 torch.manual_seed(0)
@@ -141,8 +144,7 @@ def test_hidden_rates_approach_ann_activations():
     x = _data((1, 8, 8))
     snn = convert(model, x, normalization="max")
     relu = snn.neuron_layers[0]
-    _, acts = __import__("neurosim.convert.snn", fromlist=["ann_forward"]).ann_forward(
-        snn.graph, x[:8], record={relu})
+    _, acts = ann_forward(snn.graph, x[:8], record={relu})
     errs = [float(np.abs(snn.simulate(x[:8], t, record=(relu,))["rates"][relu]
                          - acts[relu].numpy()).mean()) for t in (8, 64, 512)]
     assert errs[0] > errs[1] > errs[2]
@@ -269,22 +271,22 @@ def test_fused_spiking_maxpool_kernel_matches_naive(constant, kernel):
     np.testing.assert_array_equal(out_counts, (expected != 0).sum(axis=0))
 
 
-def test_fused_layer_and_pool_equal_the_separate_kernels():
+def test_fused_layer_and_pool_equal_the_separate_kernels(monkeypatch):
     """The fused path of the simulation (ReLU layer + tiled max-pool in one kernel) against the
     same network run through the separate kernels (fusion disabled)."""
     build, shape = MODELS["conv2d_batchnorm_maxpool"]
     x = _data(shape, n=9)
     snn = convert(build().eval(), x)
-    assert any(snn._fused_pool(n) is not None for n in snn.graph.nodes if n.op == "relu")
+    assert any(fused_pool(snn.graph, n) is not None for n in snn.graph.nodes if n.op == "relu")
     fused = snn.simulate(x, 20)
-    snn._fused_pool = lambda node: None
+    monkeypatch.setattr(simulation, "fused_pool", lambda graph, node: None)
     separate = snn.simulate(x, 20)
     np.testing.assert_array_equal(fused["membrane"], separate["membrane"])
     assert fused["spikes"] == separate["spikes"] and fused["synops"] == separate["synops"]
 
 
 @pytest.mark.parametrize("options", [
-    {"granularity": "channel"}, {"neuron": "lif", "lif_tau_steps": 500.0}, {"reset": "zero"},
+    {"granularity": "channel"}, {"neuron": "lif", "lif_tau_steps": 500.0}, {"reset": "value"},
     {"decoding": "count"}, {"encoding": "poisson"}, {"normalization": 99.0},
 ])
 def test_options_keep_predictions_close_to_the_ann(options):

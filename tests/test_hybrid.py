@@ -17,7 +17,7 @@ from tests.test_convert import MODELS, _data
 
 @pytest.mark.parametrize("name", ["conv2d_batchnorm_maxpool", "residual_functional_relu",
                                   "avgpool_adaptive"])
-@pytest.mark.parametrize("options", [{}, {"reset": "zero"}, {"neuron": "lif"},
+@pytest.mark.parametrize("options", [{}, {"reset": "value"}, {"neuron": "lif"},
                                      {"encoding": "poisson", "seed": 3},
                                      {"granularity": "layer"}])
 def test_forward_gives_the_spikes_of_the_simulation(name, options):

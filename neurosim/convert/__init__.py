@@ -16,32 +16,11 @@ from neurosim.convert.calibrate import calibrate, iter_batches
 from neurosim.convert.hybrid import finetune
 from neurosim.convert.ir import ConversionError
 from neurosim.convert.normalize import normalize
-from neurosim.convert.snn import ConversionOptions, SpikingNetwork
+from neurosim.convert.options import ConversionOptions, check_options
+from neurosim.convert.snn import SpikingNetwork
 from neurosim.convert.trace import export_graph
-from neurosim.validation import check_choice, check_scalar
 
 __all__ = ["ConversionError", "ConversionOptions", "SpikingNetwork", "convert", "finetune"]
-
-
-def _check_options(options: dict[str, Any]) -> ConversionOptions:
-    opts = ConversionOptions(**options)
-    norm = opts.normalization
-    if norm != "max":
-        value = check_scalar("normalization", norm, positive=True)
-        if value > 100:
-            raise ValueError(f"normalization must be 'max' or a percentile in (0, 100], got "
-                             f"{norm!r}")
-    check_choice("granularity", opts.granularity, ("layer", "channel"))
-    check_choice("neuron", opts.neuron, ("if", "lif"))
-    check_choice("reset", opts.reset, ("subtract", "zero"))
-    check_choice("encoding", opts.encoding, ("constant", "poisson"))
-    check_choice("decoding", opts.decoding, ("membrane", "count"))
-    check_scalar("lif_tau_steps", opts.lif_tau_steps, positive=True)
-    check_scalar("v_init", opts.v_init)
-    from neurosim.backends import get_backend
-
-    get_backend(opts.backend)
-    return opts
 
 
 def convert(model: torch.nn.Module, calibration_data: Any, **options: Any) -> SpikingNetwork:
@@ -56,9 +35,10 @@ def convert(model: torch.nn.Module, calibration_data: Any, **options: Any) -> Sp
     **options
         ``normalization`` ("max" or a percentile, default 99.99), ``granularity``
         ("channel", the default, or "layer"), ``neuron`` ("if" or "lif"), ``reset``
-        ("subtract" or "zero"), ``encoding`` ("constant" current or "poisson"), ``decoding``
-        ("membrane" or "count"), ``v_init``
-        (initial potential as a fraction of threshold, 0.5), ``backend``, ``seed``.
+        ("subtract" the threshold, or "value": set to the reset potential 0; "zero" is a
+        deprecated alias of "value"), ``encoding`` ("constant" current or "poisson"),
+        ``decoding`` ("membrane" or "count"), ``v_init`` (initial potential as a fraction of
+        threshold, 0.5), ``backend``, ``seed``. See :class:`ConversionOptions`.
 
     Raises
     ------
@@ -69,7 +49,7 @@ def convert(model: torch.nn.Module, calibration_data: Any, **options: Any) -> Sp
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    opts = _check_options(options)
+    opts = check_options(options)
     example = next(iter(iter_batches(calibration_data)), None)
     if example is None or len(example) == 0:
         raise ValueError("calibration_data is empty")

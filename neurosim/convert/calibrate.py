@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from neurosim.convert.ann import ann_forward
 from neurosim.convert.ir import Graph
-from neurosim.convert.snn import ann_forward
 
 _MAX_VALUES = 4_000_000  # per layer (or channel) kept for a percentile
 

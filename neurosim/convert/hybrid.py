@@ -27,9 +27,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from neurosim.convert.coding import as_inputs
+from neurosim.convert.executor import OverTime, run_graph
 from neurosim.convert.ir import LINEAR_OPS, Node
-from neurosim.convert.ops import PARAM_KEYS, apply_linear
-from neurosim.convert.snn import SpikingNetwork, _as_inputs, repeat_over_time
+from neurosim.convert.model import ConvertedNetwork
+from neurosim.convert.ops import PARAM_KEYS
 from neurosim.validation import check_scalar
 
 
@@ -82,7 +84,7 @@ class HybridNetwork(torch.nn.Module):
     mean over T is the logit estimate, their cumulative sum neurosim's output membrane.
     """
 
-    def __init__(self, snn: SpikingNetwork, *, alpha: float = 2.0) -> None:
+    def __init__(self, snn: ConvertedNetwork, *, alpha: float = 2.0) -> None:
         super().__init__()
         self.snn = snn
         self.alpha = float(check_scalar("alpha", alpha, positive=True))
@@ -105,7 +107,7 @@ class HybridNetwork(torch.nn.Module):
         """IF/LIF neurons of threshold 1 on ``currents / lambda``, spikes of amplitude lambda:
         the arithmetic of :func:`neurosim.kernels.scalar.lif_neuron_step`, in float32."""
         inv = self.snn.inverse_scale_view(node.name, currents.dim())
-        amp = self.snn._scale_view(node.name, currents.dim())
+        amp = self.snn.scale_view(node.name, currents.dim())
         per_step = currents.reshape(((1 if invariant else n_steps), -1) +
                                     tuple(currents.shape[1:]))
         v = torch.full(per_step.shape[1:], self.snn.options.v_init, dtype=torch.float32)
@@ -127,39 +129,20 @@ class HybridNetwork(torch.nn.Module):
                 generator: torch.Generator | None = None) -> torch.Tensor:
         snn = self.snn
         n_steps = int(timesteps)
-        batch = x.shape[0]
         first = snn.graph.nodes[0].name
         constant = snn.options.encoding == "constant"
         if not constant and generator is None:
             generator = torch.Generator().manual_seed(snn.options.seed)
-        values = {first: x if constant else snn._encode(x, n_steps, generator)}
-        invariant = {first: constant}
-
-        def over_time(name: str) -> torch.Tensor:
-            return repeat_over_time(values[name], n_steps) if invariant[name] else values[name]
-
-        for node in snn.graph.nodes[1:]:
-            if node.op in LINEAR_OPS:
-                invariant[node.name] = all(invariant[i] for i in node.inputs)
-                ins = [values[i] if invariant[node.name] else over_time(i)
-                       for i in node.inputs]
-                values[node.name] = apply_linear(node, ins, params=self._node_params(node))
-            elif node.op == "relu":
-                source = node.inputs[0]
-                values[node.name] = self._neurons(node, values[source], n_steps,
-                                                  invariant[source])
-                invariant[node.name] = False
-            else:
-                values[node.name] = maxpool_gate(over_time(node.inputs[0]), n_steps, node)
-                invariant[node.name] = False
-        return over_time(snn.graph.output).reshape((n_steps, batch, -1))
+        rules = _HybridRules(self, n_steps, {first} if constant else set())
+        out = run_graph(snn.graph, x if constant else snn.encode(x, n_steps, generator), rules)
+        return rules.over_time(snn.graph.output, out).reshape((n_steps, x.shape[0], -1))
 
     def fit(self, x: Any, y: Any, *, timesteps: int = 4, epochs: int = 10, lr: float = 1e-4,
             batch_size: int = 64, seed: int = 0, progress: bool = False) -> list[float]:
         """Adam on the cross-entropy of the mean output current over ``timesteps`` steps
         (backpropagation through time), seeded minibatch order. Returns the mean loss of every
         epoch."""
-        x = _as_inputs(x, self.snn.input_shape)
+        x = as_inputs(x, self.snn.input_shape)
         y = torch.as_tensor(np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y),
                             dtype=torch.int64)
         n_classes = math.prod(self.snn.graph.node(self.snn.graph.output).shape)
@@ -203,8 +186,9 @@ class HybridNetwork(torch.nn.Module):
             bar.close()
         return losses
 
-    def to_spiking(self) -> SpikingNetwork:
-        """A new :class:`SpikingNetwork` with the trained weights (the source is unchanged)."""
+    def to_spiking(self) -> ConvertedNetwork:
+        """A new network of the source's class (a :class:`SpikingNetwork`) with the trained
+        weights (the source is unchanged)."""
         graph = copy.deepcopy(self.snn.graph)
         for node in graph.nodes:
             node.params.pop("_tensors", None)
@@ -212,18 +196,35 @@ class HybridNetwork(torch.nn.Module):
                 name = f"{node.name}__{key}"
                 if name in self.params:
                     node.params[key] = self.params[name].detach().to(torch.float64).numpy()
-        s = self.snn
-        return SpikingNetwork(graph, dict(s.scales), s.output_scale, s.input_scale, s.options,
-                              s.input_shape)
+        return self.snn.with_graph(graph)
 
 
-def finetune(snn: SpikingNetwork, x: Any, y: Any, *, timesteps: int = 4, epochs: int = 10,
+class _HybridRules(OverTime):
+    """Rules of :func:`~neurosim.convert.executor.run_graph` for the trainable twin over all T
+    steps: the linear ops with the trainable copies of the weights, surrogate-gradient
+    neurons, the max-pool gate in PyTorch."""
+
+    def __init__(self, net: HybridNetwork, n_steps: int, invariant: set[str]) -> None:
+        super().__init__(n_steps, invariant)
+        self.net = net
+
+    def linear_params(self, node: Node) -> dict[str, torch.Tensor]:
+        return self.net._node_params(node)
+
+    def relu(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
+        return self.net._neurons(node, inputs[0], self.n_steps, node.inputs[0] in self.invariant)
+
+    def maxpool(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
+        return maxpool_gate(self.over_time(node.inputs[0], inputs[0]), self.n_steps, node)
+
+
+def finetune(snn: ConvertedNetwork, x: Any, y: Any, *, timesteps: int = 4, epochs: int = 10,
              lr: float = 1e-4, batch_size: int = 64, seed: int = 0, alpha: float = 2.0,
-             progress: bool = False) -> tuple[SpikingNetwork, list[float]]:
+             progress: bool = False) -> tuple[ConvertedNetwork, list[float]]:
     """Hybrid conversion: fine-tune a converted network as a spiking network at ``timesteps``
     steps with surrogate gradients. Returns the fine-tuned network (a new one; ``snn`` is
     unchanged) and the mean training loss of every epoch."""
-    if not isinstance(snn, SpikingNetwork):
+    if not isinstance(snn, ConvertedNetwork):
         raise TypeError(f"snn must be a SpikingNetwork (from neurosim.convert), got "
                         f"{type(snn).__name__}")
     torch.manual_seed(seed)

@@ -1,9 +1,8 @@
 """The linear operations of the IR on tensors whose first dimension is any batch (samples, or
-time x samples): shared by the ANN reference pass, calibration and the spiking simulation."""
+time x samples): shared by every rule table of :mod:`neurosim.convert.executor` and by the
+connection counts of :mod:`neurosim.convert.metrics`."""
 
 from __future__ import annotations
-
-import math
 
 import torch
 import torch.nn.functional as F
@@ -56,68 +55,3 @@ def apply_linear(node: Node, inputs: list[torch.Tensor], *, with_bias: bool = Tr
     if node.op == "add":
         return inputs[0] + inputs[1]
     raise AssertionError(f"not a linear op: {node.op}")
-
-
-def has_bias(node: Node) -> bool:
-    return node.op in ("linear", "conv") and node.params.get("bias") is not None or \
-        node.op == "affine"
-
-
-def _connection_count_op(node: Node, inputs: list[torch.Tensor], in_shape: tuple
-                         ) -> torch.Tensor:
-    """The op with every nonzero weight set to one and pools turned into sum-pools (per-channel
-    affine ops pass through): summing its output counts connections, not values."""
-    if node.op == "affine":
-        return inputs[0]
-    override = None
-    if node.op in ("linear", "conv"):
-        weight = tensor_params(node, torch.float64)["weight"]
-        override = (weight != 0).to(torch.float64)
-    out = apply_linear(node, inputs, with_bias=False, weight_override=override)
-    if node.op == "avgpool":
-        out = out * float(node.params["kernel"][0] * node.params["kernel"][1])
-    elif node.op == "adaptive_avgpool":
-        out = out * float(in_shape[-1] * in_shape[-2]) / float(
-            math.prod(node.params["output_size"]))
-    return out
-
-
-def fanout(node: Node, shape: tuple) -> torch.Tensor:
-    """Synapses driven by each input element of one sample of a single op (used for the ANN's
-    MACs): the gradient of the summed connection-count output."""
-    if node.op in ("reshape", "add"):
-        return torch.zeros(shape, dtype=torch.float64)
-    with torch.enable_grad():
-        x = torch.ones((1,) + tuple(shape), dtype=torch.float64, requires_grad=True)
-        _connection_count_op(node, [x], tuple(shape)).sum().backward()
-    return x.grad[0].detach()
-
-
-def event_fanout(graph, source: str) -> torch.Tensor:
-    """Synaptic events caused by one spike of each neuron of ``source``: the gradient of the
-    summed input of the next neuron layers (or the output) with respect to ``source``, through
-    the linear ops in between counted as connections. Spikes that cross avg-pool and flatten
-    before a linear layer drive the composite map."""
-    with torch.enable_grad():
-        nodes = graph.nodes
-        start = next(k for k, n in enumerate(nodes) if n.name == source)
-        x = torch.ones((1,) + tuple(nodes[start].shape), dtype=torch.float64,
-                       requires_grad=True)
-        values = {source: x}
-        total = torch.zeros((), dtype=torch.float64)
-        for node in nodes[start + 1:]:
-            if not any(i in values for i in node.inputs):
-                continue
-            if node.op in ("relu", "maxpool"):
-                total = total + values[node.inputs[0]].sum()
-                continue
-            ins = [values.get(i, torch.zeros((1,) + tuple(graph.node(i).shape),
-                                             dtype=torch.float64)) for i in node.inputs]
-            values[node.name] = _connection_count_op(node, ins,
-                                                     tuple(graph.node(node.inputs[0]).shape))
-            if node.name == graph.output:
-                total = total + values[node.name].sum()
-        if total.requires_grad:
-            total.backward()
-            return x.grad[0].detach()
-        return torch.zeros(tuple(nodes[start].shape), dtype=torch.float64)

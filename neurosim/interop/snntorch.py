@@ -13,8 +13,9 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from neurosim.convert.executor import run_graph
 from neurosim.convert.hybrid import select_by_counts
-from neurosim.convert.ir import LINEAR_OPS
+from neurosim.convert.ir import Node
 from neurosim.convert.ops import apply_linear
 from neurosim.convert.snn import SpikingNetwork
 
@@ -44,7 +45,7 @@ class SnnTorchNetwork(nn.Module):
         self.snn = snn
         self.graph = snn.graph
         v_th = 1.0
-        reset = "subtract" if snn.options.reset == "subtract" else "zero"
+        reset = "subtract" if snn.options.reset == "subtract" else "zero"  # snnTorch's names
         self.neurons = nn.ModuleDict({
             name: snntorch.Leaky(beta=1.0, threshold=v_th, reset_mechanism=reset)
             for name in snn.neuron_layers})
@@ -53,32 +54,42 @@ class SnnTorchNetwork(nn.Module):
         self.spike_counts: dict[str, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor, timesteps: int) -> torch.Tensor:
-        # full-shape start values: snnTorch replaces a membrane of another shape with zeros
-        mems: dict[str, torch.Tensor | None] = dict.fromkeys(self.neurons)
         for gate in self.gates.values():
             if isinstance(gate, _MaxPoolGate):
                 gate.counts = None
         self.spike_counts = {}
+        rules = _StepRules(self)
         total = None
         for _ in range(timesteps):
-            values = {self.graph.nodes[0].name: x}
-            for node in self.graph.nodes[1:]:
-                ins = [values[i] for i in node.inputs]
-                if node.op in LINEAR_OPS:
-                    values[node.name] = apply_linear(node, ins)
-                elif node.op == "relu":
-                    scale = self.snn._scale_view(node.name, ins[0].dim())
-                    current = ins[0] * self.snn.inverse_scale_view(node.name, ins[0].dim())
-                    if mems[node.name] is None:
-                        mems[node.name] = torch.full_like(current, self.snn.options.v_init)
-                    spk, mems[node.name] = self.neurons[node.name](current, mems[node.name])
-                    self.spike_counts[node.name] = self.spike_counts.get(node.name, 0) + spk
-                    values[node.name] = spk * scale
-                else:
-                    values[node.name] = self.gates[node.name](ins[0])
-            out = values[self.graph.output]
+            out = run_graph(self.graph, x, rules)
             total = out if total is None else total + out
         return total
+
+
+class _StepRules:
+    """Rules of :func:`~neurosim.convert.executor.run_graph` for one step of the export: the
+    linear ops as in neurosim, ``snn.Leaky`` neurons on currents divided by the threshold, the
+    max-pool modules."""
+
+    def __init__(self, net: SnnTorchNetwork) -> None:
+        self.net = net
+        # full-shape start values: snnTorch replaces a membrane of another shape with zeros
+        self.mems: dict[str, torch.Tensor | None] = dict.fromkeys(net.neurons)
+
+    def linear(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
+        return apply_linear(node, inputs)
+
+    def relu(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
+        snn, dims = self.net.snn, inputs[0].dim()
+        current = inputs[0] * snn.inverse_scale_view(node.name, dims)
+        if self.mems[node.name] is None:
+            self.mems[node.name] = torch.full_like(current, snn.options.v_init)
+        spk, self.mems[node.name] = self.net.neurons[node.name](current, self.mems[node.name])
+        self.net.spike_counts[node.name] = self.net.spike_counts.get(node.name, 0) + spk
+        return spk * snn.scale_view(node.name, dims)
+
+    def maxpool(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
+        return self.net.gates[node.name](inputs[0])
 
 
 def _plain_maxpool(node) -> nn.Module:

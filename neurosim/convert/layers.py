@@ -1,0 +1,106 @@
+"""Host drivers of the spiking kernels of a converted network: a layer of IF/LIF neurons, the
+spiking max-pool gate, and the two fused in one kernel. Tensors in and out are (T*B, ...),
+step-major; state arrays carry over between calls (one step at a time)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from neurosim.backends import get_backend
+from neurosim.convert.ir import Graph, Node
+from neurosim.convert.model import ConvertedNetwork
+
+
+def fused_pool(graph: Graph, node: Node) -> Node | None:
+    """The max-pool that is the only reader of ReLU layer ``node``, when the two can run as one
+    fused kernel (tiled windows: kernel == stride, no padding, no dilation)."""
+    users = graph.users(node.name)
+    if len(users) != 1 or users[0].op != "maxpool" or node.name == graph.output or \
+            len(node.shape) != 3:
+        return None
+    p = users[0].params
+    tiled = (tuple(p["kernel"]) == tuple(p["stride"]) and tuple(p["padding"]) == (0, 0)
+             and tuple(p["dilation"]) == (1, 1))
+    return users[0] if tiled else None
+
+
+class KernelLayers:
+    """The spiking layers of ``net`` on its backend's kernels."""
+
+    def __init__(self, net: ConvertedNetwork) -> None:
+        self.net = net
+        self.kernels = get_backend(net.options.backend)
+        self.v_init = net.options.v_init
+        self.r_m, self.decay, self.gain, self.leaky, self.subtract = net.neuron_args()
+
+    def neurons(self, node: Node, currents: torch.Tensor, n_steps: int,
+                state: np.ndarray | None = None, invariant: bool = False
+                ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        """IF/LIF neurons over T steps: currents (T*B, ...) (or (B, ...) when the same in every
+        step) -> spikes of amplitude lambda (T*B, ...), the state, and spike counts (B, ...)."""
+        rows = 1 if invariant else n_steps
+        flat = currents.to(torch.float32).contiguous().numpy().reshape(rows, -1)
+        scale, inv_scale = self.net.scales_1d(node.name)
+        inner = math.prod(node.shape[1:]) if scale.size > 1 else 1
+        n = flat.shape[1]
+        if state is None:
+            state = np.full(n, self.v_init, np.float32)
+        out = np.empty((n_steps, n), np.float32)
+        counts = np.zeros(n, np.int32)
+        self.kernels.spiking_layer(flat, inv_scale, scale, np.int64(inner), state, self.decay,
+                                   self.gain, self.r_m, self.leaky, self.subtract, out, counts)
+        batch = n // math.prod(node.shape)
+        spikes = torch.from_numpy(out).reshape((n_steps * batch,) + tuple(node.shape))
+        return spikes, state, counts.reshape((batch,) + tuple(node.shape))
+
+    def maxpool(self, node: Node, spikes: torch.Tensor, n_steps: int,
+                counts: np.ndarray | None = None
+                ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        """Spiking max-pool over T steps: (spikes out, input counts state, output counts)."""
+        p = node.params
+        shape = spikes.shape  # (T*B, C, H, W)
+        maps = spikes.reshape(n_steps, -1, shape[-2], shape[-1]).contiguous().numpy()
+        out_hw = tuple(node.shape[-2:])
+        if counts is None:  # state: running spike counts of the inputs
+            counts = np.zeros(maps.shape[1:], np.int32)
+        out = np.empty((n_steps, maps.shape[1]) + out_hw, np.float32)
+        out_counts = np.zeros((maps.shape[1],) + out_hw, np.int32)
+        self.kernels.maxpool_gate(
+            maps, *(np.asarray(p[k], np.int64) for k in ("kernel", "stride", "padding",
+                                                         "dilation")), counts, out, out_counts)
+        batch = shape[0] // n_steps
+        return (torch.from_numpy(out).reshape((shape[0], shape[1]) + out_hw), counts,
+                out_counts.reshape((batch, shape[1]) + out_hw))
+
+    def neurons_maxpool(self, node: Node, pool: Node, currents: torch.Tensor, n_steps: int,
+                        invariant: bool) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        """IF/LIF layer ``node`` and the max-pool ``pool`` reading it in one kernel: (pooled
+        spikes (T*B, C, Ho, Wo), the neurons' spike counts (B, C, H, W), the pool's output
+        counts (B, C, Ho, Wo)). The full-resolution spikes are never materialised. The kernel
+        works channels-last; the pooled spikes come back as an NCHW view of channels-last
+        memory, the layout PyTorch's CPU convolutions are fastest on (the next layer)."""
+        channels, height, width = node.shape
+        rows = 1 if invariant else n_steps
+        batch = currents.shape[0] // rows
+        nhwc = currents.to(torch.float32).permute(0, 2, 3, 1).contiguous().numpy().reshape(
+            rows, batch, height, width, channels)  # no copy when already channels-last
+        scale, inv_scale = (np.ascontiguousarray(np.broadcast_to(a, channels))
+                            for a in self.net.scales_1d(node.name))
+        v = np.full((batch, height, width, channels), self.v_init, np.float32)
+        counts = np.zeros((batch, height, width, channels), np.int32)
+        out_h, out_w = pool.shape[-2:]
+        best = np.zeros((batch * out_h, channels), np.int32)
+        best_fired = np.zeros((batch * out_h, channels), np.uint8)
+        out = np.empty((n_steps, batch, out_h, out_w, channels), np.float32)
+        out_counts = np.zeros((batch, out_h, out_w, channels), np.int32)
+        kernel = pool.params["kernel"]
+        self.kernels.spiking_maxpool(
+            nhwc, inv_scale, scale, np.int64(kernel[0]), np.int64(kernel[1]), v, self.decay,
+            self.gain, self.r_m, self.leaky, self.subtract, counts, best, best_fired, out,
+            out_counts)
+        pooled = torch.from_numpy(out).reshape(n_steps * batch, out_h, out_w, channels)
+        return (pooled.permute(0, 3, 1, 2), counts.transpose(0, 3, 1, 2),
+                out_counts.transpose(0, 3, 1, 2))

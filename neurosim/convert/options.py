@@ -1,0 +1,100 @@
+"""The conversion options, checked once at the public boundary, and the neurons they describe."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neurosim.backends import get_backend
+from neurosim.neurons.lif import IFParams, LIFParams
+from neurosim.validation import check_choice, check_scalar
+
+#: Deprecated spellings of option values and the names that replace them.
+_RESET_ALIASES = {"zero": "value"}
+
+
+def _canonical_reset(reset: Any, stacklevel: int) -> Any:
+    if isinstance(reset, str) and reset in _RESET_ALIASES:
+        new = _RESET_ALIASES[reset]
+        warnings.warn(f"reset={reset!r} is deprecated, use reset={new!r} (reset to the reset "
+                      f"potential 0, as LIFParams names it)", DeprecationWarning,
+                      stacklevel=stacklevel + 1)
+        return new
+    return reset
+
+
+@dataclass(frozen=True)
+class ConversionOptions:
+    """How :func:`neurosim.convert.convert` builds and runs the spiking network.
+
+    ``reset`` is ``"subtract"`` (subtract the threshold at a spike) or ``"value"`` (set the
+    potential to the reset potential, 0); ``"zero"`` is a deprecated alias of ``"value"``.
+    """
+
+    normalization: float | str = 99.99  # "max" or a percentile
+    granularity: str = "channel"        # or "layer" (channel-wise is more accurate at low T)
+    neuron: str = "if"                  # or "lif"
+    lif_tau_steps: float = 100.0        # membrane time constant in steps for neuron="lif"
+    reset: str = "subtract"             # or "value" (to 0); "zero" is a deprecated alias
+    encoding: str = "constant"          # or "poisson" (Bernoulli spikes with p = x / max)
+    decoding: str = "membrane"          # or "count"
+    v_init: float = 0.5
+    backend: str = "cpu"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        # dataclass __init__ -> __post_init__: the caller is two frames up
+        object.__setattr__(self, "reset", _canonical_reset(self.reset, stacklevel=3))
+
+
+def check_options(options: dict[str, Any]) -> ConversionOptions:
+    """The options given to :func:`neurosim.convert.convert`, validated.
+
+    Raises
+    ------
+    TypeError
+        An unknown option, or a value of the wrong type.
+    ValueError
+        A value out of range or not among the choices.
+    """
+    options = dict(options)
+    if "reset" in options:  # warn here, pointing at convert()'s caller
+        options["reset"] = _canonical_reset(options["reset"], stacklevel=3)
+    opts = ConversionOptions(**options)
+    norm = opts.normalization
+    if norm != "max":
+        value = check_scalar("normalization", norm, positive=True)
+        if value > 100:
+            raise ValueError(f"normalization must be 'max' or a percentile in (0, 100], got "
+                             f"{norm!r}")
+    check_choice("granularity", opts.granularity, ("layer", "channel"))
+    check_choice("neuron", opts.neuron, ("if", "lif"))
+    check_choice("reset", opts.reset, ("subtract", "value"))
+    check_choice("encoding", opts.encoding, ("constant", "poisson"))
+    check_choice("decoding", opts.decoding, ("membrane", "count"))
+    check_scalar("lif_tau_steps", opts.lif_tau_steps, positive=True)
+    check_scalar("v_init", opts.v_init)
+    get_backend(opts.backend)
+    return opts
+
+
+def neuron_params(options: ConversionOptions) -> LIFParams:
+    """The neurons of a converted network: threshold 1 on currents divided by the layer's
+    threshold; IF, or LIF with a time constant of ``lif_tau_steps`` steps (dt = 1)."""
+    if options.neuron == "if":
+        return IFParams(tau_m_s=1.0, v_th=1.0, v_reset=0.0, reset=options.reset)
+    decay = math.exp(-1.0 / options.lif_tau_steps)
+    return LIFParams(tau_m_s=options.lif_tau_steps, v_th=1.0, v_reset=0.0,
+                     r_m=1.0 / (1.0 - decay), reset=options.reset)
+
+
+def neuron_args(options: ConversionOptions) -> tuple:
+    """``(r_m, decay, gain, leaky, subtract)`` of the neurons (float32 scalars), as the spiking
+    kernels and the hybrid twin take them."""
+    _, _, _, r_m, decay, gain, leaky, subtract, _ = neuron_params(options).kernel_args(
+        1.0, np.dtype(np.float32))
+    return r_m, decay, gain, leaky, subtract
