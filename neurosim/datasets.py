@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from neurosim.validation import check_scalar
+from neurosim.checks import check_scalar
 
 
 class Split(NamedTuple):

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1] / "neurosim"
 LAYERS = (
     ("neurosim.config",),
     ("neurosim.kernels",),
-    ("neurosim.checks", "neurosim.validation", "neurosim.backends"),
+    ("neurosim.checks", "neurosim.backends"),
     ("neurosim.neurons",),
     ("neurosim.network",),
     ("neurosim.convert",),

@@ -132,7 +132,8 @@ def add_convert(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--normalization", default="99.99", help="'max' or a percentile")
     p.add_argument("--granularity", choices=["layer", "channel"], default="channel")
     p.add_argument("--neuron", choices=["if", "lif"], default="if")
-    p.add_argument("--reset", choices=["subtract", "zero"], default="subtract")
+    p.add_argument("--reset", choices=["subtract", "value", "zero"], default="subtract",
+                   help="by subtraction, or to the reset value 0 ('zero': its old name)")
     p.add_argument("--encoding", choices=["constant", "poisson"], default="constant")
     p.add_argument("--decoding", choices=["membrane", "count"], default="membrane")
     p.add_argument("--calibration", type=positive_int, default=2000,

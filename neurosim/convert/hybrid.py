@@ -27,12 +27,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from neurosim.checks import check_scalar
 from neurosim.convert.coding import as_inputs
 from neurosim.convert.executor import OverTime, run_graph
 from neurosim.convert.ir import LINEAR_OPS, Node
 from neurosim.convert.model import ConvertedNetwork
 from neurosim.convert.ops import PARAM_KEYS
-from neurosim.validation import check_scalar
 
 
 class _ArctanSpike(torch.autograd.Function):

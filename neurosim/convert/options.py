@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from neurosim.backends import get_backend
+from neurosim.checks import check_choice, check_scalar
 from neurosim.neurons.lif import IFParams, LIFParams
-from neurosim.validation import check_choice, check_scalar
 
 #: Deprecated spellings of option values and the names that replace them.
 _RESET_ALIASES = {"zero": "value"}
@@ -95,6 +95,5 @@ def neuron_params(options: ConversionOptions) -> LIFParams:
 def neuron_args(options: ConversionOptions) -> tuple:
     """``(r_m, decay, gain, leaky, subtract)`` of the neurons (float32 scalars), as the spiking
     kernels and the hybrid twin take them."""
-    _, _, _, r_m, decay, gain, leaky, subtract, _ = neuron_params(options).kernel_args(
-        1.0, np.dtype(np.float32))
-    return r_m, decay, gain, leaky, subtract
+    c = neuron_params(options).constants(1.0, np.dtype(np.float32))
+    return c.r_m, c.decay, c.gain, c.leaky, c.subtract

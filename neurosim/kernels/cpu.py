@@ -173,7 +173,7 @@ def lif_run(v, refrac, currents, neuron, spikes_out, v_trace, record_v):
 
 
 # ----------------------------------------------------------------------------------------------
-# Validation helpers (used by neurosim.validation on large arrays)
+# Input-check helpers (used by neurosim.checks on large arrays)
 # ----------------------------------------------------------------------------------------------
 
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from neurosim.checks import check_scalar
 from neurosim.network.monitors import RateMonitor, SpikeMonitor
 from neurosim.network.network import Network
 from neurosim.network.populations import Population
 from neurosim.network.projections import connect_fixed_probability
 from neurosim.neurons.lif import LIFParams
-from neurosim.validation import check_scalar
 
 CUBA_PARAMS = LIFParams(tau_m_s=0.020, v_rest=-49.0, v_reset=-60.0, v_th=-50.0, r_m=1.0,
                         t_ref_s=0.005)

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from neurosim.checks import check_array, check_scalar
 from neurosim.network.populations import PoissonGroup, Population, SpikeSource
-from neurosim.validation import check_array, check_scalar
 
 STATE_VARIABLES = ("v", "ge", "gi")
 

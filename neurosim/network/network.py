@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.backends import get_backend
+from neurosim.checks import check_choice, check_dtype_arg, check_scalar
 from neurosim.network.build import (
     build_recorders,
     build_records,
@@ -27,7 +28,6 @@ from neurosim.network.monitors import RateMonitor, SpikeMonitor, StateMonitor
 from neurosim.network.populations import CurrentInput, PoissonGroup, Population, SpikeSource
 from neurosim.network.projections import Projection
 from neurosim.network.runner import Simulation, run_chunks
-from neurosim.validation import check_choice, check_dtype_arg, check_scalar
 
 
 class Network:

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from neurosim.checks import check_array, check_scalar
 from neurosim.neurons.lif import LIFParams
-from neurosim.validation import check_array, check_scalar
 
 _MIX_STEP = np.uint64(0x9E3779B97F4A7C15)
 _MIX_INDEX = np.uint64(0xC2B2AE3D27D4EB4F)

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from neurosim.checks import check_array, check_choice, check_scalar
 from neurosim.network.memory import check_fits
 from neurosim.network.populations import PoissonGroup, Population, SpikeSource
-from neurosim.validation import check_array, check_choice, check_scalar
 
 TARGETS = ("exc", "inh", "v")
 Source = Population | PoissonGroup | SpikeSource

@@ -35,8 +35,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from neurosim.backends import get_backend
+from neurosim.checks import check_array, check_choice, check_dtype_arg, check_scalar
 from neurosim.kernels.scalar import LIFConstants
-from neurosim.validation import check_array, check_choice, check_dtype_arg, check_scalar
 
 RESETS = ("value", "subtract")
 
@@ -91,16 +91,12 @@ class LIFParams:
     def constants(self, dt_s: float, dtype: np.dtype) -> LIFConstants:
         """The record the kernels read (:class:`neurosim.kernels.scalar.LIFConstants`), with
         the potentials and factors cast to the state's dtype."""
-        return LIFConstants(*self.kernel_args(dt_s, dtype))
-
-    def kernel_args(self, dt_s: float, dtype: np.dtype) -> tuple:
-        """The scalar arguments of the ``lif_run`` kernels, cast to the state's dtype."""
         cast = np.dtype(dtype).type
         decay = math.exp(-dt_s / self.tau_m_s) if self.leaky else 1.0
         gain = self.r_m * dt_s / self.tau_m_s
-        return (cast(self.v_th), cast(self.v_reset), cast(self.v_rest), cast(self.r_m),
-                cast(decay), cast(gain), bool(self.leaky), self.reset == "subtract",
-                np.int64(self.refractory_steps(dt_s)))
+        return LIFConstants(cast(self.v_th), cast(self.v_reset), cast(self.v_rest),
+                            cast(self.r_m), cast(decay), cast(gain), bool(self.leaky),
+                            self.reset == "subtract", np.int64(self.refractory_steps(dt_s)))
 
 
 @dataclass(frozen=True)

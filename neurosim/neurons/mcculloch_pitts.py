@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.backends import get_backend
-from neurosim.validation import check_array, check_scalar
+from neurosim.checks import check_array, check_scalar
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.validation import check_array, check_choice, check_scalar
+from neurosim.checks import check_array, check_choice, check_scalar
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

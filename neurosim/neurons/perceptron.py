@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.backends import get_backend
-from neurosim.validation import check_array, check_choice, check_scalar
+from neurosim.checks import check_array, check_choice, check_scalar
 
 
 class NotConvergedWarning(UserWarning):

@@ -16,7 +16,7 @@ CONVERT_STEPS = (4, 8, 16, 32, 64)
 CONVERT_IMAGES = 64
 CONVERT_VARIANTS = {
     "default": {},
-    "lif_zero_poisson_count": {"neuron": "lif", "reset": "zero", "encoding": "poisson",
+    "lif_zero_poisson_count": {"neuron": "lif", "reset": "value", "encoding": "poisson",
                                "decoding": "count", "granularity": "layer"},
 }
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from neurosim.validation import _all_finite, check_array, check_scalar
+from neurosim.checks import _all_finite, check_array, check_scalar
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
