@@ -28,23 +28,13 @@ rules = scalar.compile_rules(njit(inline="always", fastmath=NJIT_OPTIONS["fastma
 _network_neuron_update = rules.network_neuron_update
 _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
-LIFConstants = scalar.LIFConstants
-SynapseConstants = scalar.SynapseConstants
+# not inlined by Numba (LLVM inlines it): Numba-level inlining of a function that returns
+# records trips the array analysis of parallel loops
+_constants = njit(**NJIT_OPTIONS)(scalar.population_constants)
 
 _BLOCK = 4096
 
 _ring_value = rules.ring_value
-
-
-@njit(**NJIT_OPTIONS)  # (inlined by LLVM; Numba-level inlining trips parfors' array analysis)
-def _constants(pops, p):
-    """Population ``p``'s constants as the scalar rules read them."""
-    neuron = LIFConstants(pops.v_th[p], pops.v_reset[p], pops.v_rest[p], pops.r_m[p],
-                          pops.decay_m[p], pops.gain[p], pops.leaky[p] != 0,
-                          pops.subtract[p] != 0, pops.ref_steps[p])
-    synapse = SynapseConstants(pops.k_exc[p], pops.k_inh[p], pops.decay_exc[p],
-                               pops.decay_inh[p])
-    return neuron, synapse
 
 
 @njit(inline="always", **NJIT_OPTIONS)

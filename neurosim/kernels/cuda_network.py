@@ -46,19 +46,8 @@ rules = scalar.compile_rules(cuda.jit(device=True))
 _network_neuron_update = rules.network_neuron_update
 _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
+_constants = rules.population_constants
 _ring_value = rules.ring_value
-LIFConstants = scalar.LIFConstants
-SynapseConstants = scalar.SynapseConstants
-
-
-@cuda.jit(device=True)
-def _constants(pops, p):
-    neuron = LIFConstants(pops.v_th[p], pops.v_reset[p], pops.v_rest[p], pops.r_m[p],
-                          pops.decay_m[p], pops.gain[p], pops.leaky[p] != 0,
-                          pops.subtract[p] != 0, pops.ref_steps[p])
-    synapse = SynapseConstants(pops.k_exc[p], pops.k_inh[p], pops.decay_exc[p],
-                               pops.decay_inh[p])
-    return neuron, synapse
 
 
 @cuda.jit

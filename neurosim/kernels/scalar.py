@@ -48,6 +48,18 @@ class SynapseConstants(NamedTuple):
     decay_inh: float
 
 
+def population_constants(pops, p):
+    """Population ``p``'s constants as the rules read them, from the network's
+    :class:`~neurosim.kernels.records.Populations` record: ``(LIFConstants,
+    SynapseConstants)``."""
+    neuron = LIFConstants(pops.v_th[p], pops.v_reset[p], pops.v_rest[p], pops.r_m[p],
+                          pops.decay_m[p], pops.gain[p], pops.leaky[p] != 0,
+                          pops.subtract[p] != 0, pops.ref_steps[p])
+    synapse = SynapseConstants(pops.k_exc[p], pops.k_inh[p], pops.decay_exc[p],
+                               pops.decay_inh[p])
+    return neuron, synapse
+
+
 def lif_drive(v, current, c):
     """The membrane potential after one step of leak and input, before refractoriness.
 
@@ -252,8 +264,9 @@ def spiking_maxpool_row(item, dims, currents, inv_scale, scale, v, decay, gain, 
 
 
 #: Every rule, callees before callers (the order :func:`compile_rules` compiles them in).
-RULES = ("lif_drive", "lif_gate", "lif_reset", "lif_neuron_step", "network_neuron_update",
-         "ring_value", "hash_uniform", "ovr_unit_train", "spiking_maxpool_row")
+RULES = ("population_constants", "lif_drive", "lif_gate", "lif_reset", "lif_neuron_step",
+         "network_neuron_update", "ring_value", "hash_uniform", "ovr_unit_train",
+         "spiking_maxpool_row")
 
 
 def compile_rules(compile_one) -> SimpleNamespace:
