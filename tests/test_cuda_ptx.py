@@ -44,8 +44,7 @@ def compile_ptx():
     dispatcher.get_current_device = real
 
 
-@pytest.mark.parametrize("accumulate", ["float", "exact"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype, accumulate", [(np.float32, "float"), (np.float64, "exact")])
 def test_network_kernel_compiles(compile_ptx, dtype, accumulate):
     from neurosim.kernels import cuda_network
     from neurosim.kernels.records import Clock

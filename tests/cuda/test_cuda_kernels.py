@@ -163,7 +163,7 @@ def test_exact_accumulation_cpu_equals_cuda_bit_for_bit():
     runs = {}
     for backend in ("cpu", "cuda"):
         net, post, mon = _converging_network((0, 1, 2), "exact", backend=backend)
-        net.run(0.02, progress=False, chunk_steps=90)
+        net.run(0.01, progress=False, chunk_steps=60)
         runs[backend] = (mon.steps, mon.indices, *net.state_of(post).values())
     assert runs["cpu"][0].size > 5
     for a, b in zip(runs["cpu"], runs["cuda"]):
