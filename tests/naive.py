@@ -229,3 +229,18 @@ def spiking_maxpool(currents, scale, kernel, v0=0.5):
     pooled = maxpool_gate(spikes.reshape(n_steps, b * c, h, w), kernel, kernel, (0, 0), (1, 1))
     return (pooled.reshape((n_steps, b, c) + pooled.shape[-2:]),
             (spikes != 0).sum(axis=0).astype(np.int32))
+
+
+def distinct_samples(uniforms, n):
+    """Floyd's algorithm in plain Python: row r gets k distinct integers in [0, n)."""
+    rows, k = uniforms.shape
+    out = np.empty((rows, k), np.int64)
+    for r in range(rows):
+        chosen = set()
+        for i in range(k):
+            top = n - k + i
+            t = min(int(uniforms[r, i] * (top + 1)), top)
+            pick = top if t in chosen else t
+            chosen.add(pick)
+            out[r, i] = pick
+    return out

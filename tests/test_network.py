@@ -246,3 +246,43 @@ def test_exact_accumulation_checks_its_inputs():
     tiny = nw.connect_dense(a, b, np.full((3, 3), 1e-38))
     with pytest.raises(ValueError, match="too small"):
         nw.Network(DT, accumulate="exact").add(a, b, tiny).run(0.001, progress=False)
+
+
+def test_distinct_samples_kernel_equals_its_twin():
+    from neurosim.kernels.cpu import distinct_samples
+
+    rng = np.random.default_rng(3)
+    for n, k in ((10, 10), (50, 30), (7, 1), (1000, 200)):
+        uniforms = rng.random((20, k))
+        out = np.empty((20, k), np.int64)
+        distinct_samples(uniforms, n, out)
+        np.testing.assert_array_equal(out, naive.distinct_samples(uniforms, n))
+
+
+@pytest.mark.parametrize("n, k", [(1000, 200), (4000, 400), (300, 299), (1000, 1000)])
+def test_fixed_degree_for_any_k_has_k_distinct_partners(n, k):
+    """In-degrees between about 5 sqrt(n) and n/4 used to hang (whole rows were redrawn)."""
+    a, b = nw.Population(n, tau_exc_s=0.005), nw.Population(50, tau_exc_s=0.005)
+    for proj, fixed, free in ((nw.connect_fixed_indegree(a, b, k, seed=1), "post_idx", "pre_idx"),
+                              (nw.connect_fixed_outdegree(b, a, k, seed=1), "pre_idx",
+                               "post_idx")):
+        rows = getattr(proj, fixed).astype(np.int64)
+        assert np.array_equal(np.bincount(rows, minlength=50), np.full(50, k))
+        pairs = rows * n + getattr(proj, free)
+        assert np.unique(pairs).size == proj.n_synapses == 50 * k
+
+
+def test_fixed_degree_samples_uniformly():
+    a, b = nw.Population(20, tau_exc_s=0.005), nw.Population(4000, tau_exc_s=0.005)
+    proj = nw.connect_fixed_indegree(a, b, 15, seed=4)  # Floyd's algorithm (15 * 14 > 40)
+    counts = np.bincount(proj.pre_idx, minlength=20)
+    expected = 4000 * 15 / 20
+    assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))
+
+
+def test_brunel_scale_fixed_indegree_builds():
+    """Brunel (2000): 1,000 distinct sources of 20,000 for each of 12,500 targets."""
+    src, tgt = nw.Population(20_000, tau_exc_s=0.005), nw.Population(12_500, tau_exc_s=0.005)
+    proj = nw.connect_fixed_indegree(src, tgt, 1000, seed=0)
+    assert proj.n_synapses == 12_500_000
+    assert np.array_equal(np.bincount(proj.post_idx, minlength=12_500), np.full(12_500, 1000))

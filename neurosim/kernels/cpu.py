@@ -202,6 +202,31 @@ def count_nonfinite(words, mask_lo, mask_hi):
 
 
 # ----------------------------------------------------------------------------------------------
+# Connectivity
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(**NJIT_OPTIONS)
+def distinct_samples(uniforms, n, out):
+    """Row ``r`` of ``out`` (rows, k) gets ``k`` distinct integers in [0, n): Floyd's algorithm
+    (a uniformly random k-subset in k steps, whatever k <= n), driven by ``uniforms`` (rows, k)
+    in [0, 1). Step ``i`` draws ``t`` in [0, n - k + i]; if ``t`` is taken it takes
+    ``n - k + i`` instead. One mark per integer, cleared after each row: O(k) per row."""
+    rows, k = out.shape
+    taken = np.zeros(n, np.uint8)
+    for r in range(rows):
+        for i in range(k):
+            top = n - k + i
+            t = int(uniforms[r, i] * (top + 1))
+            t = min(t, top)  # (u * (top + 1) rounds to top + 1 only for u within 2**-53 of 1)
+            pick = top if taken[t] else t
+            taken[pick] = 1
+            out[r, i] = pick
+        for i in range(k):
+            taken[out[r, i]] = 0
+
+
+# ----------------------------------------------------------------------------------------------
 # Spiking max-pooling (ANN-to-SNN conversion)
 # ----------------------------------------------------------------------------------------------
 

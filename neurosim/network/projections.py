@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.checks import check_array, check_choice, check_scalar
+from neurosim.kernels.cpu import distinct_samples
 from neurosim.network.memory import check_fits
 from neurosim.network.populations import PoissonGroup, Population, SpikeSource
 
@@ -165,11 +166,19 @@ def connect_fixed_probability(pre: Source, post: Population, p: float,
 
 
 def _distinct_draws(rng: np.random.Generator, rows: int, k: int, n: int) -> np.ndarray:
-    """``rows`` rows of ``k`` distinct integers in [0, n)."""
+    """``rows`` rows of ``k`` distinct integers in [0, n).
+
+    Small ``k`` (``k * (k - 1) <= 2 n``, a row has no repeat with probability >= 1/e): draw and
+    redraw the rows with a repeat (the original method; seeds keep their networks). Larger ``k``:
+    Floyd's algorithm, compiled, O(k) per row for any k <= n (redrawing whole rows would take
+    about exp(k**2 / 2n) tries: for n = 1,000 and k = 200 it never finished).
+    """
     if k > n:
         raise ValueError(f"cannot draw {k} distinct neurons out of {n}")
-    if k > n // 4:
-        return np.argsort(rng.random((rows, n)), axis=1)[:, :k]
+    if k * (k - 1) > 2 * n:
+        out = np.empty((rows, k), np.int64)
+        distinct_samples(rng.random((rows, k)), n, out)
+        return out
     draws = rng.integers(0, n, (rows, k))
     while True:
         sorted_draws = np.sort(draws, axis=1)
