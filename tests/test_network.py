@@ -286,3 +286,22 @@ def test_brunel_scale_fixed_indegree_builds():
     proj = nw.connect_fixed_indegree(src, tgt, 1000, seed=0)
     assert proj.n_synapses == 12_500_000
     assert np.array_equal(np.bincount(proj.post_idx, minlength=12_500), np.full(12_500, 1000))
+
+
+@pytest.mark.parametrize("corrupt, match", [
+    (lambda p, s, m: p.post_idx.__setitem__(0, 10_000), "post_idx must be integers in"),
+    (lambda p, s, m: setattr(p, "pre_idx", p.pre_idx.astype(np.int64) + 2**31), "pre_idx must"),
+    (lambda p, s, m: setattr(s, "indices", np.array([0, 99])), "indices must be integers in"),
+    (lambda p, s, m: setattr(m, "recorded", np.array([-1])), "indices must be integers in"),
+    (lambda p, s, m: setattr(p, "delay_steps", np.int64(2**40)), "delay_steps"),
+    (lambda p, s, m: p.weight.__setitem__(0, np.inf), "finite"),
+])
+def test_indices_changed_after_construction_are_caught_before_any_kernel(corrupt, match):
+    """What the kernels will index is checked once per build (no bounds checks in them)."""
+    pop = nw.Population(10, tau_exc_s=0.005)
+    src = nw.SpikeSource(2, [0, 1], [0.001, 0.002])
+    proj = nw.connect_dense(src, pop, np.ones((2, 10)), target="exc")
+    mon = nw.SpikeMonitor(pop)
+    corrupt(proj, src, mon)
+    with pytest.raises(ValueError, match=match):
+        nw.Network(DT).add(pop, src, proj, mon).run(0.001, progress=False)

@@ -43,8 +43,40 @@ def source_offsets(populations: list, poisson: list, sources: list) -> dict[int,
     return offsets
 
 
+def check_indices(net: Any) -> None:
+    """Every index a kernel will follow is in range, checked once per build: the kernels do not
+    check bounds, and an index changed after construction would corrupt memory (or crash)."""
+
+    def check(what: str, values: Any, n: int) -> None:
+        values = np.asarray(values)
+        if values.size and (values.dtype.kind not in "iu" or values.min() < 0
+                            or values.max() >= n):
+            raise ValueError(f"{what} must be integers in [0, {n}); got values from "
+                             f"{values.min()} to {values.max()} (changed after construction?)")
+
+    for proj in net.projections:
+        name = f"projection {proj.pre.name!r} -> {proj.post.name!r}"
+        if not (len(proj.pre_idx) == len(proj.post_idx) == len(proj.weight)):
+            raise ValueError(f"{name}: pre_idx, post_idx and weight must have the same length")
+        check(f"{name}: pre_idx", proj.pre_idx, proj.pre.n)
+        check(f"{name}: post_idx", proj.post_idx, proj.post.n)
+        delays = np.asarray(proj.delay_steps)
+        if delays.size and (delays.dtype.kind not in "iu" or delays.min() < 0
+                            or delays.max() >= 2**31):
+            raise ValueError(f"{name}: delay_steps must be integers in [0, 2**31)")
+        if not np.isfinite(np.asarray(proj.weight, np.float64)).all():
+            raise ValueError(f"{name}: weights must be finite")
+    for src in net.sources:
+        check(f"spike source {src.name!r}: indices", src.indices, src.n)
+    for mon in net.monitors:
+        group = getattr(mon, "source", None) or getattr(mon, "population", None)
+        if hasattr(mon, "recorded"):
+            check(f"{type(mon).__name__} of {group.name!r}: indices", mon.recorded, group.n)
+
+
 def build_records(net: Any, offsets: dict[int, int], chunk_steps: int) -> NetworkRecords:
-    """Every record of ``net`` (a :class:`neurosim.network.Network`) on the host."""
+    """Every record of ``net`` (a :class:`neurosim.network.Network`) on the host (its indices
+    checked by :func:`check_indices` first)."""
     n_sources = sum(g.n for g in net.populations + net.poisson + net.sources)
     synapses = _synapse_groups(net, offsets, n_sources)
     depth = int(synapses.delay.max(initial=0)) + 1

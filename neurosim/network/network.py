@@ -20,6 +20,7 @@ from neurosim.checks import check_choice, check_dtype_arg, check_scalar
 from neurosim.network.build import (
     build_recorders,
     build_records,
+    check_indices,
     source_offsets,
     state_monitor_of,
 )
@@ -147,6 +148,7 @@ class Network:
             raise ValueError("the network has no Population of neurons")
         self._check_membership()
         state_monitor_of(self)  # at most one StateMonitor
+        check_indices(self)  # what the kernels will index, before any size is estimated
         check_fits(self.memory_estimate(), "this network")
         offsets = source_offsets(self.populations, self.poisson, self.sources)
         records = build_records(self, offsets, chunk_steps)
