@@ -25,7 +25,7 @@ from neurosim.kernels.records import (
 )
 
 rules = scalar.compile_rules(njit(inline="always", fastmath=NJIT_OPTIONS["fastmath"]))
-_network_neuron_update = rules.network_neuron_update
+_network_neuron_store = rules.network_neuron_store
 _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
 # not inlined by Numba (LLVM inlines it): Numba-level inlining of a function that returns
@@ -43,13 +43,7 @@ def _integrate_block(v, ge, gi, refrac, fired, i_bias, timed, has_timed, neuron,
     zero = v.dtype.type(0)
     for j in range(v.shape[0]):
         current = i_bias[j] + (timed[j] if has_timed else zero)
-        v_j, ge_j, gi_j, r_j, spiked = _network_neuron_update(v[j], ge[j], gi[j], refrac[j],
-                                                              current, neuron, synapse)
-        v[j] = v_j
-        ge[j] = ge_j
-        gi[j] = gi_j
-        refrac[j] = r_j
-        fired[j] = 1 if spiked else 0
+        _network_neuron_store(v, ge, gi, refrac, fired, j, current, neuron, synapse)
 
 
 def _network_run(clock, pops, neurons, sources, synapses, delivery, rec):

@@ -43,7 +43,7 @@ from neurosim.kernels.records import (
 )
 
 rules = scalar.compile_rules(cuda.jit(device=True))
-_network_neuron_update = rules.network_neuron_update
+_network_neuron_store = rules.network_neuron_store
 _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
 _constants = rules.population_constants
@@ -89,13 +89,8 @@ def _network_kernel(clock, pops, neurons, sources, synapses, delivery, rec):
             current = neurons.i_bias[i]
             if n_timed > 0:  # (no float64 literal: float32 state stays float32, as on the CPU)
                 current = current + neurons.timed_i[ti, i]
-            v_i, ge_i, gi_i, r_i, spiked = _network_neuron_update(v[i], ge[i], gi[i], refrac[i],
-                                                                  current, neuron, synapse)
-            v[i] = v_i
-            ge[i] = ge_i
-            gi[i] = gi_i
-            refrac[i] = r_i
-            neurons.fired[i] = 1 if spiked else 0
+            spiked = _network_neuron_store(v, ge, gi, refrac, neurons.fired, i, current, neuron,
+                                           synapse)
             if spiked:
                 spike_list[cuda.atomic.add(counters, COUNT_STEP_SPIKES, 1)] = i
                 if record_rate:

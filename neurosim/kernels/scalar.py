@@ -117,6 +117,19 @@ def ring_value(raw, delivery, zero):
     return raw
 
 
+def network_neuron_store(v, ge, gi, refrac, fired, j, current, c, syn):
+    """:func:`network_neuron_update` of neuron ``j`` of the state arrays, written back (and
+    ``fired[j]`` set); returns whether it spiked. The loop body of both network kernels."""
+    v_j, ge_j, gi_j, r_j, spiked = network_neuron_update(v[j], ge[j], gi[j], refrac[j], current,
+                                                         c, syn)
+    v[j] = v_j
+    ge[j] = ge_j
+    gi[j] = gi_j
+    refrac[j] = r_j
+    fired[j] = 1 if spiked else 0
+    return spiked
+
+
 def ovr_unit_train(k, x, targets, weights, bias, w_sum, b_sum, order, lr, errors_out):
     """Rosenblatt's rule for output unit ``k`` over the epochs of ``order`` (epochs, samples).
 
@@ -265,8 +278,8 @@ def spiking_maxpool_row(item, dims, currents, inv_scale, scale, v, decay, gain, 
 
 #: Every rule, callees before callers (the order :func:`compile_rules` compiles them in).
 RULES = ("population_constants", "lif_drive", "lif_gate", "lif_reset", "lif_neuron_step",
-         "network_neuron_update", "ring_value", "hash_uniform", "ovr_unit_train",
-         "spiking_maxpool_row")
+         "network_neuron_update", "network_neuron_store", "ring_value", "hash_uniform",
+         "ovr_unit_train", "spiking_maxpool_row")
 
 
 def compile_rules(compile_one) -> SimpleNamespace:
