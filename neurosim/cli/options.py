@@ -54,6 +54,12 @@ def add_run_options(p: argparse.ArgumentParser, out_help: str, out_default=None)
     p.add_argument("--backend", choices=BACKENDS, default="cpu")
 
 
+def add_network_options(p: argparse.ArgumentParser) -> None:
+    """``--neurons`` and ``--duration`` (seconds) of a built-in network model."""
+    p.add_argument("--neurons", type=positive_int, default=4000)
+    p.add_argument("--duration", type=positive_float, default=1.0, help="seconds")
+
+
 def add_model_options(p: argparse.ArgumentParser, required: bool) -> None:
     """``--model`` and what loading it may need (shared by ``convert`` and ``bench``)."""
     p.add_argument("--model", required=required,

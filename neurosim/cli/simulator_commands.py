@@ -13,9 +13,8 @@ import neurosim
 from neurosim.cli.options import (
     UserError,
     add_command,
+    add_network_options,
     add_run_options,
-    positive_float,
-    positive_int,
 )
 
 
@@ -103,6 +102,5 @@ def add_simulate(sub: argparse._SubParsersAction) -> None:
                     "--out out",
                     _cmd_simulate)
     p.add_argument("model", help="model name: cuba")
-    p.add_argument("--neurons", type=positive_int, default=4000)
-    p.add_argument("--duration", type=positive_float, default=1.0, help="seconds")
+    add_network_options(p)
     add_run_options(p, "folder for plots and JSON")

@@ -11,9 +11,9 @@ from neurosim.cli.options import (
     UserError,
     add_command,
     add_model_options,
+    add_network_options,
     add_run_options,
     load_model,
-    positive_float,
     positive_int,
     write_json,
 )
@@ -132,8 +132,7 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
                     "snntorch --json",
                     _cmd_bench)
     p.add_argument("what", help="benchmark: cuba or convert")
-    p.add_argument("--neurons", type=positive_int, default=4000)
-    p.add_argument("--duration", type=positive_float, default=1.0, help="seconds")
+    add_network_options(p)
     p.add_argument("--compare", choices=["brian2", "snntorch", "none"], default=None,
                    help="peer (default: brian2 for cuba, snntorch for convert)")
     add_model_options(p, required=False)
