@@ -8,6 +8,7 @@ the pipeline with :class:`ConversionError`; the user's model is never modified.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import torch
@@ -68,3 +69,16 @@ def convert(model: torch.nn.Module, calibration_data: Any, **options: Any) -> Sp
                 if not torch.equal(value, state[key]):
                     value.copy_(state[key])
     return SpikingNetwork(graph, scales, output_scale, input_scale, opts, tuple(example.shape[1:]))
+
+
+class _CallableModule(type(sys.modules[__name__])):
+    """``neurosim.convert`` is both this package and, called, :func:`convert`, so that
+    ``ns.convert(model, data)`` works next to ``ns.convert.ConversionOptions``."""
+
+    def __call__(self, model: torch.nn.Module, calibration_data: Any,
+                 **options: Any) -> SpikingNetwork:
+        return convert(model, calibration_data, **options)
+
+
+_CallableModule.__call__.__doc__ = convert.__doc__
+sys.modules[__name__].__class__ = _CallableModule

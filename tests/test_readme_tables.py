@@ -1,0 +1,32 @@
+"""Every generated table in the README equals what its results file gives (issue 11): no
+figure in the README can drift from ``benchmarks/results/``."""
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _make_tables():
+    spec = importlib.util.spec_from_file_location("make_tables", ROOT / "benchmarks" /
+                                                  "make_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_tables_are_generated_from_results():
+    assert _make_tables().main(["--check"]) == 0
+
+
+def test_check_fails_on_a_hand_edited_table(tmp_path):
+    mt = _make_tables()
+    readme = (ROOT / "README.md").read_text()
+    blocks = list(mt.BLOCK.finditer(readme))
+    if not blocks:
+        return
+    body_start = blocks[0].start(4)
+    edited = readme[:body_start] + "| 9.9x |\n" + readme[body_start:]
+    path = tmp_path / "README.md"
+    path.write_text(edited)
+    assert mt.main(["--check", "--readme", str(path)]) == 1
