@@ -137,6 +137,15 @@ def connect_dense(pre: Source, post: Population, weights: Any, *, delay_steps: A
                    np.random.default_rng(0))
 
 
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` by sorting (NumPy 2.3's hash-based ``np.unique`` of integers takes
+    ~100x longer: 28 s of the 40,000-neuron CUBA network's 30 s build)."""
+    values = np.sort(values)
+    keep = np.ones(values.shape, bool)
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
 def connect_fixed_probability(pre: Source, post: Population, p: float,
                               weight: WeightSpec = 1.0, *, delay_steps: Any = 0,
                               target: str = "exc", seed: int = 0,
@@ -154,10 +163,10 @@ def connect_fixed_probability(pre: Source, post: Population, p: float,
         flat = np.flatnonzero(rng.random(n_pairs) < p)
     else:  # draw the count, then distinct pair positions (duplicates redrawn)
         count = rng.binomial(n_pairs, p)
-        flat = np.unique(rng.integers(0, n_pairs, count))
+        flat = _sorted_unique(rng.integers(0, n_pairs, count))
         while flat.size < count:
             extra = rng.integers(0, n_pairs, count - flat.size)
-            flat = np.unique(np.concatenate([flat, extra]))
+            flat = _sorted_unique(np.concatenate([flat, extra]))
     pre_idx, post_idx = np.divmod(flat, post.n)
     if not autapses and pre is post:
         keep = pre_idx != post_idx
