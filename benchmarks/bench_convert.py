@@ -1,66 +1,148 @@
-"""Converted MNIST CNN: neurosim vs snnTorch, images per second, several rounds.
+"""Converted MNIST CNN: neurosim vs snnTorch and SpikingJelly as their users write them.
 
-Each round runs ``neurosim.studies.peer_benchmarks.bench_convert`` (the code behind
-``neurosim bench convert``): the same converted network in neurosim and in snnTorch
-(``snn.Leaky(beta=1, reset_mechanism="subtract")``, ``nn.MaxPool2d`` on spikes, constant input,
-one Python step at a time), best of 3 timings each, on one batch of MNIST test images. The
-machine is shared and noisy, so the claim is the per-round ratio; the JSON keeps every round and
-their median.
+The same trained ANN (``zoo.load_pretrained("mnist_cnn")``: Conv-BN-ReLU-MaxPool x2, Linear,
+ReLU, Linear) on one batch of MNIST test images, constant-current input, T steps, float32:
+
+- **neurosim**: ``neurosim.convert(model, calibration)`` then ``snn.simulate(x, T)``.
+- **snnTorch**: an ``nn.Sequential`` of ``nn.Conv2d``, ``snn.Leaky(beta=1.0, threshold=lambda,
+  init_hidden=True, reset_mechanism="subtract")``, ``nn.MaxPool2d``, ``nn.Flatten`` and
+  ``nn.Linear`` holding neurosim's converted weights and thresholds, stepped T times in a Python
+  loop as snnTorch's tutorials do (``snntorch.utils.reset`` per batch, the image fed at every
+  step, the last layer's outputs summed). Same neurons as neurosim; its max-pool is
+  ``nn.MaxPool2d`` on spikes (an OR of the window's spikes) where neurosim passes the spikes of
+  the window's most active input, so spike counts are equal up to the first max-pool only.
+- **SpikingJelly 2.0**: ``ann2snn.Converter(RateCodingRecipe(dataloader, mode="99.9%"))`` on the
+  same ANN and the same calibration images, T steps with ``functional.reset_net`` as its
+  ann2snn MNIST example (timed); its thresholds differ, so predictions and accuracy are
+  compared, also for the recipe closest to neurosim's (channel-wise 99.99th percentile, half
+  threshold start).
+- **ANN**: PyTorch inference of the trained model, for scale.
+
+Rules of ``benchmarks/README.md``: both sides under ``common.threads(n)`` for 1 thread and all
+cores, one untimed warm-up (Numba compilation, PyTorch first calls) and the median of
+``--repeats`` timed runs each, outputs checked in the run. float32 only: neurosim's conversion
+kernels and snnTorch's spikes (``.float()``) are float32.
 
 Writes ``benchmarks/results/convert_speed.json``.
-Run: ``.venv/bin/python benchmarks/bench_convert.py [--rounds 3] [--timesteps 32]``.
+Run: ``.venv/bin/python benchmarks/bench_convert.py`` (about 4-5 minutes on an idle 2-core
+machine; ``--quick`` for a check of the script).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import statistics
+import sys
 from pathlib import Path
+from typing import Any
 
-import numba
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import neurosim as ns
-from neurosim import zoo
-from neurosim.datasets import load
-from neurosim.studies.peer_benchmarks import bench_convert
+import common  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
+PEER_NAMES = {"snntorch": "snnTorch", "spikingjelly": "SpikingJelly", "ann": "ANN (PyTorch)"}
+
+
+def _rate(m: dict[str, Any], batch: int) -> str:
+    return (f"{batch / m['median_s']:,.0f} ({batch / m['max_s']:,.0f}-"
+            f"{batch / m['min_s']:,.0f})")
+
+
+def render(result: dict) -> str:
+    """The README's table: images/s (median, min-max over the timed runs) of every side, the
+    ratios of medians, and the checks."""
+    batch, steps = result["batch"], result["timesteps"]
+    sides = [s for s in ("snntorch", "spikingjelly", "ann") if s in result["runs"][0]["times"]]
+    head = ["threads", "neurosim"] + [PEER_NAMES[s] for s in sides] + \
+        [f"neurosim / {PEER_NAMES[s]}" for s in sides if s != "ann"]
+    lines = [f"MNIST CNN converted, T = {steps}, batch {batch}, {result['dtype']}; images/s, "
+             f"median of {result['repeats']} (min-max)", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for run in result["runs"]:
+        t = run["times"]
+        row = [str(run["threads"]), _rate(t["neurosim"], batch)]
+        row += [_rate(t[s], batch) for s in sides]
+        row += [f"{run['speedup'][s]:.2f}x" for s in sides if s != "ann"]
+        lines.append("| " + " | ".join(row) + " |")
+    checks = result.get("checks", {})
+    lines.append("")
+    if "snntorch" in checks:
+        c = checks["snntorch"]
+        same = [f"{name}: {v['mismatching_neurons']:,} of {v['neurons']:,} neurons differ"
+                for name, v in c["layers"].items() if v["same_arithmetic"]]
+        after = [f"{name}: {v['mismatching_neurons'] / v['neurons']:.1%} differ"
+                 for name, v in c["layers"].items() if not v["same_arithmetic"]]
+        lines.append(
+            f"Check, snnTorch ({c['images']} images): spike counts before the first max-pool "
+            f"(same arithmetic) {'; '.join(same)}; after it (OR max-pool vs neurosim's gate) "
+            f"{'; '.join(after)}. Predictions agree on {c['prediction_agreement']:.1%}; "
+            f"accuracy neurosim {c['neurosim_accuracy']:.2%}, snnTorch "
+            f"{c['snntorch_accuracy']:.2%}, ANN {c['ann_accuracy']:.2%}.")
+    if "spikingjelly" in checks:
+        c = checks["spikingjelly"]
+        parts = [f"{name} recipe {v['recipe']} accuracy {v['accuracy']:.2%}, agrees with "
+                 f"neurosim on {v['agreement_with_neurosim']:.1%}"
+                 for name, v in c["recipes"].items()]
+        lines.append(f"Check, SpikingJelly ({c['images']} images; its own thresholds, so "
+                     f"predictions not spike counts): {'; '.join(parts)} (neurosim "
+                     f"{c['neurosim_accuracy']:.2%}). Timed: the example recipe.")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="mnist_cnn")
+    common.add_options(parser, default_out="convert_speed.json", dtypes=("float32",),
+                       default_dtype="float32")
     parser.add_argument("--timesteps", type=int, default=32)
     parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", default=str(RESULTS / "convert_speed.json"))
+    parser.add_argument("--calibration", type=int, default=1000,
+                        help="training images for the thresholds, both converters")
+    parser.add_argument("--peers", default="snntorch,spikingjelly",
+                        help="comma-separated: snntorch, spikingjelly")
     args = parser.parse_args()
-    data = load(zoo.DATASET[args.model], flat=False)
+    common.parse_dtypes(args.dtype, ("float32",))
+    if args.repeats < 5 and not args.quick:
+        raise SystemExit("--repeats must be >= 5 (the rules); use --quick for a smoke run")
+    if args.quick:
+        args.batch, args.timesteps, args.calibration = 16, 8, 200
+
+    import torch
+
+    from neurosim import zoo
+    from neurosim.datasets import load
+    from neurosim.studies.convert_benchmarks import ConvertBench, peer_available
+
+    peers = tuple(p.strip() for p in args.peers.split(",") if p.strip())
+    missing = [p for p in peers if not peer_available(p)]
+    if missing:
+        raise SystemExit(f"not installed: {', '.join(missing)} (pip install "
+                         "'neurosim[bench]')")
+    data = load("mnist", flat=False)
     x = torch.from_numpy(data.x_test[:args.batch])
-    calibration = torch.from_numpy(data.x_train[:2000])
-    model = zoo.load_pretrained(args.model)
-    rounds = []
-    for k in range(args.rounds):
-        row = bench_convert(model, x, calibration, timesteps=args.timesteps)
-        rounds.append(row)
-        print(f"round {k + 1}: neurosim {row['neurosim_images_per_s']:.0f} images/s, snnTorch "
-              f"{row['snntorch_images_per_s']:.0f} images/s, speedup {row['speedup']:.2f}x "
-              f"(ANN {row['ann_images_per_s']:.0f} images/s)", flush=True)
-    speedups = [r["speedup"] for r in rounds]
-    summary = {"median_speedup": statistics.median(speedups), "min_speedup": min(speedups),
-               "max_speedup": max(speedups)}
-    print(f"speedup: median {summary['median_speedup']:.2f}x, range "
-          f"{summary['min_speedup']:.2f}-{summary['max_speedup']:.2f}x")
-    Path(args.out).write_text(json.dumps({
-        "machine": {"platform": platform.platform(), "threads": torch.get_num_threads()},
-        "versions": {"neurosim": ns.__version__, "numba": numba.__version__,
-                     "torch": torch.__version__},
-        "model": args.model, "timesteps": args.timesteps, "batch": args.batch,
-        "summary": summary, "rounds": rounds}, indent=2))
-    print(f"written {args.out}")
+    y = data.y_test[:args.batch]
+    calibration = torch.from_numpy(data.x_train[:args.calibration])
+    model = zoo.load_pretrained("mnist_cnn")
+    bench = ConvertBench(model, calibration, peers)
+    runs = []
+    for n in common.thread_counts(args.threads):
+        with common.threads(n):
+            run = bench.time(x, args.timesteps, args.repeats,
+                             lambda fn, r: common.timing(common.measure(fn, r)))
+        run["threads"] = n
+        runs.append(run)
+        print(f"{n} thread(s): " + ", ".join(
+            f"{name} {rate:,.0f} images/s" for name, rate in run["images_per_s"].items())
+            + "; neurosim speedup " + ", ".join(
+            f"{name} {s:.2f}x" for name, s in run["speedup"].items()), flush=True)
+    with common.threads(common.all_threads()):
+        checks = bench.check(x, y, args.timesteps)
+    result = {"model": "mnist_cnn", "timesteps": args.timesteps, "batch": args.batch,
+              "calibration_images": args.calibration, "dtype": "float32",
+              "repeats": args.repeats, "quick": args.quick, "peers": list(peers),
+              "runs": runs, "checks": checks}
+    common.write_result(args.out, result, dtype="float32", repeats=args.repeats,
+                        threads=[r["threads"] for r in runs], timesteps=args.timesteps,
+                        batch=args.batch, quick=args.quick)
+    print(render(result))
 
 
 if __name__ == "__main__":
