@@ -58,28 +58,41 @@ def _bench_convert(args: argparse.Namespace) -> int:
     import torch
 
     from neurosim.datasets import load
-    from neurosim.studies.peer_benchmarks import bench_convert
+    from neurosim.studies.convert_benchmarks import bench_convert, peer_available
 
     if args.model is None:
         raise UserError("bench convert needs --model")
+    if args.compare == "brian2":
+        raise UserError("bench convert compares with snntorch or spikingjelly, not brian2")
+    compare = () if args.compare == "none" else (args.compare or "snntorch",)
+    for peer in compare:
+        if not peer_available(peer):
+            raise UserError(f"{peer} is not installed; pip install -c constraints.txt "
+                            "'neurosim[bench]' (or --compare none)")
     model, dataset = load_model(args)
     data = load(dataset, flat=False)
     x = torch.from_numpy(data.x_test[: args.batch])
     calib = torch.from_numpy(data.x_train[:1000])
-    compare = None if args.compare == "none" else "snntorch"
-    result = bench_convert(model, x, calib, timesteps=args.timesteps, compare=compare)
+    result = bench_convert(model, x, calib, timesteps=args.timesteps, compare=compare,
+                           y=data.y_test[: args.batch])
     result["model"] = args.model
     write_json(args, "bench_convert.json", result)
     if args.json:
         print(json.dumps(result))
-    else:
-        line = (f"{args.model}, T = {args.timesteps}, batch {len(x)}: neurosim "
-                f"{result['neurosim_images_per_s']:.1f} images/s, ANN "
-                f"{result['ann_images_per_s']:.0f} images/s")
-        if compare:
-            line += (f", snnTorch {result['snntorch_images_per_s']:.1f} images/s -> speedup "
-                     f"{result['speedup']:.1f}x")
-        print(line)
+        return 0
+    rates = result["images_per_s"]
+    line = (f"{args.model}, T = {args.timesteps}, batch {len(x)}, {result['threads']} "
+            f"thread(s): neurosim {rates['neurosim']:.1f} images/s, ANN {rates['ann']:.0f} "
+            f"images/s")
+    for peer in compare:
+        name = {"snntorch": "snnTorch", "spikingjelly": "SpikingJelly"}[peer]
+        check = result["checks"][peer]
+        agree = check.get("prediction_agreement",
+                          check.get("recipes", {}).get("example", {}).get(
+                              "agreement_with_neurosim"))
+        line += (f", {name} {rates[peer]:.1f} images/s -> speedup "
+                 f"{result['speedup'][peer]:.1f}x (predictions agree on {agree:.1%})")
+    print(line)
     return 0
 
 
@@ -133,8 +146,9 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
                     _cmd_bench)
     p.add_argument("what", help="benchmark: cuba or convert")
     add_network_options(p)
-    p.add_argument("--compare", choices=["brian2", "snntorch", "none"], default=None,
-                   help="peer (default: brian2 for cuba, snntorch for convert)")
+    p.add_argument("--compare", choices=["brian2", "snntorch", "spikingjelly", "none"],
+                   default=None, help="peer (default: brian2 for cuba, snntorch for convert; "
+                   "convert: the native snnTorch model or SpikingJelly's own conversion)")
     add_model_options(p, required=False)
     p.add_argument("--timesteps", type=positive_int, default=32)
     p.add_argument("--batch", type=positive_int, default=256)
