@@ -1,0 +1,116 @@
+"""The conversion benchmark's peers compute what they claim: the native snnTorch model gives
+neurosim's spike counts where the arithmetic is the same, SpikingJelly's conversion runs, the
+benchmark script renders its table, and the CLI names a missing peer in one line."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neurosim import zoo
+from neurosim.convert import convert
+from neurosim.datasets import load
+from neurosim.studies import convert_benchmarks as cb
+
+pytest.importorskip("snntorch")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load("digits", flat=False)
+
+
+def _converted(name, data):
+    model = zoo.load_pretrained(name)
+    return model, convert(model, torch.from_numpy(data.x_train[:300]))
+
+
+def test_native_snntorch_mlp_gives_neurosims_spike_counts(digits):
+    """No max-pool: every layer is the same arithmetic, so every count and prediction is
+    neurosim's."""
+    _, snn = _converted("digits_mlp", digits)
+    net = cb.snntorch_sequential(snn)
+    x = torch.from_numpy(digits.x_test[:24])
+    check = cb.check_snntorch(snn, net, x, digits.y_test[:24], 16)
+    assert check["equal_where_same_arithmetic"]
+    for layer in check["layers"].values():
+        assert layer["same_arithmetic"] and layer["mismatching_neurons"] == 0
+        assert layer["neurosim_spikes"] == layer["snntorch_spikes"] > 0
+    assert check["prediction_agreement"] == 1.0
+    assert check["max_abs_output_membrane_diff"] < 1e-3
+
+
+def test_native_snntorch_cnn_equal_before_the_first_maxpool(digits):
+    _, snn = _converted("digits_cnn", digits)
+    net = cb.snntorch_sequential(snn)
+    kinds = [type(m).__name__ for m in net]
+    assert kinds[:3] == ["Conv2d", "Leaky", "MaxPool2d"] and kinds[-1] == "Linear"
+    x = torch.from_numpy(digits.x_test[:16])
+    check = cb.check_snntorch(snn, net, x, digits.y_test[:16], 16)
+    first = check["layers"][snn.neuron_layers[0]]
+    assert first["same_arithmetic"] and first["mismatching_neurons"] == 0
+    assert not check["layers"][snn.neuron_layers[-1]]["same_arithmetic"]
+    assert check["prediction_agreement"] >= 0.8
+
+
+def test_snntorch_starts_at_v_init_and_resets_between_batches(digits):
+    _, snn = _converted("digits_mlp", digits)
+    net = cb.snntorch_sequential(snn)
+    x = torch.from_numpy(digits.x_test[:8])
+    first, _ = cb.run_snntorch(net, x, 4)
+    cb.run_snntorch(net, torch.from_numpy(digits.x_test[8:13]), 3)  # other batch size
+    again, _ = cb.run_snntorch(net, x, 4)
+    assert torch.equal(first, again)
+    ours = snn.simulate(x, 4)["membrane"][-1]
+    np.testing.assert_allclose(first.double().numpy(), ours, rtol=1e-5, atol=1e-4)
+
+
+def test_unsupported_graphs_are_refused(digits):
+    model = zoo.load_pretrained("digits_mlp")
+    snn = convert(model, torch.from_numpy(digits.x_train[:100]), reset="value")
+    with pytest.raises(ValueError, match="reset by subtraction"):
+        cb.snntorch_sequential(snn)
+
+
+def _script():
+    path = ROOT / "benchmarks" / "bench_convert.py"
+    spec = importlib.util.spec_from_file_location("_bench_convert_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_timings_checks_and_render(digits):
+    peers = ("snntorch", "spikingjelly") if cb.peer_available("spikingjelly") else \
+        ("snntorch",)
+    model = zoo.load_pretrained("digits_cnn")
+    bench = cb.ConvertBench(model, torch.from_numpy(digits.x_train[:200]), peers)
+    x = torch.from_numpy(digits.x_test[:6])
+    run = bench.time(x, 3, 1)
+    assert set(run["times"]) == {"neurosim", "ann", *peers}
+    assert all(m["median_s"] > 0 for m in run["times"].values())
+    run["threads"] = 1
+    checks = bench.check(x, digits.y_test[:6], 3)
+    result = {"timesteps": 3, "batch": 6, "dtype": "float32", "repeats": 1, "runs": [run],
+              "checks": json.loads(json.dumps(checks))}
+    table = _script().render(result)
+    assert "| threads | neurosim | snnTorch" in table and "Check, snnTorch" in table
+    if "spikingjelly" in peers:
+        assert "Check, SpikingJelly" in table
+        for recipe in checks["spikingjelly"]["recipes"].values():
+            assert 0 <= recipe["accuracy"] <= 1
+
+
+def test_cli_names_a_missing_peer_in_one_line(capsys, monkeypatch):
+    from neurosim.cli import main
+
+    monkeypatch.setattr(cb, "peer_available", lambda name: False)
+    code = main(["bench", "convert", "--model", "digits_mlp", "--compare", "spikingjelly"])
+    err = capsys.readouterr().err
+    assert code == 2 and "spikingjelly is not installed" in err
+    assert len(err.strip().splitlines()) == 1
