@@ -23,7 +23,8 @@ What runs (every side gets the same input array, the same dtype and the same thr
   skipped), neurosim vs its NumPy twin only (snnTorch's ``Leaky`` has no refractory period).
 
 Input: ``(T, N)`` currents do not fit in memory at 1e7 neurons, so each size draws a block of
-``K`` steps (``K * N <= --block-elements``; ``K`` divides ``T``) that every side cycles through
+``K`` steps (``K * N <= --block-elements``, but ``K >= 10``; ``K`` divides ``T``: 1000 steps
+at 1e4 neurons, 250 at 1e5, 25 at 1e6, 10 at 1e7) that every side cycles through
 (step ``t`` uses ``block[t % K]``). neurosim is called once per block with the state of the
 previous call (``lif_run(block, params, dt, state)``), the way a long simulation is run through
 the public API; the NumPy and snnTorch loops go step by step over the same block. The block is
@@ -36,13 +37,15 @@ also accumulates the per-neuron spike counts that the check compares), then ``--
 calls, median and spread; 1 thread vs 1 thread and all cores vs all cores. Neuron updates per
 second = ``N * T / median time``.
 
-Run (full, ~5 minutes on an idle 2-core machine)::
+Run (full: 1e4, 1e5, 1e6 neurons, leaky rows at 2e4; about 6 minutes on an idle 2-core
+machine)::
 
     .venv/bin/python benchmarks/bench_lif.py
 
-``--sizes 1e4,1e5,1e6,1e7`` adds 1e7 neurons (neurosim and NumPy only unless
-``--snntorch-max`` is raised: snnTorch takes ~20-60 ns per neuron update, i.e. minutes per
-call at 1e6 neurons and more).
+snnTorch runs up to ``--snntorch-max`` (default 1e5) neurons: it takes ~20-40 ns per neuron
+update, so 5 timed runs at 1e6 neurons would add ~15 minutes. ``--sizes 1e4,1e5,1e6,1e7`` adds
+1e7 neurons for neurosim and NumPy (~25 minutes more at both dtypes and thread counts;
+``--sizes 1e7 --dtype float32 --threads all --extra-size 0`` is ~6 minutes).
 """
 
 from __future__ import annotations
@@ -94,10 +97,14 @@ def model_params(model: str):
     raise ValueError(f"unknown model {model!r}")
 
 
-def block_steps(neurons: int, steps: int, block_elements: float) -> int:
-    """The largest divisor ``K`` of ``steps`` with ``K * neurons <= block_elements`` (>= 1)."""
-    limit = max(1, int(block_elements // neurons))
-    return max(k for k in range(1, min(steps, limit) + 1) if steps % k == 0)
+def block_steps(neurons: int, steps: int, block_elements: float, min_steps: int = 10) -> int:
+    """The largest divisor ``K`` of ``steps`` with ``K * neurons <= block_elements``, but at
+    least the smallest divisor >= ``min_steps`` (so that neurosim's per-call work on the state
+    is spread over several steps and the noise does not cancel over 2 steps at 1e7 neurons)."""
+    divisors = [k for k in range(1, steps + 1) if steps % k == 0]
+    floor = next((k for k in divisors if k >= min_steps), steps)
+    fits = [k for k in divisors if k * neurons <= block_elements]
+    return max(fits[-1] if fits else 1, floor)
 
 
 def make_block(model: str, neurons: int, k: int, dtype: Any) -> np.ndarray:
@@ -115,7 +122,8 @@ def make_block(model: str, neurons: int, k: int, dtype: Any) -> np.ndarray:
     z = rng.normal(0.0, noise, (k, neurons))
     if k > 1:
         z -= z.mean(axis=0)
-    return np.ascontiguousarray((mu + z).astype(dtype))
+    z += mu
+    return np.ascontiguousarray(z.astype(dtype, copy=False))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -215,8 +223,11 @@ def snntorch_side(model: str, block: np.ndarray, steps: int) -> tuple[Callable[.
         currents = currents * (1.0 - beta)  # mem <- beta * mem + (1 - beta) * I (v_inf = I)
     else:
         raise ValueError("snnTorch's Leaky has no refractory period")
-    leaky = snn.Leaky(beta=beta, threshold=1.0, reset_mechanism="zero", init_hidden=True)
-    net = nn.Sequential(leaky).to(torch_dtype)  # beta and threshold buffers in the dtype
+    # beta as a tensor of the dtype: a Python float would become a float32 buffer, and
+    # .to(float64) would then keep its float32 rounding
+    leaky = snn.Leaky(beta=torch.tensor(beta, dtype=torch_dtype), threshold=1.0,
+                      reset_mechanism="zero", init_hidden=True)
+    net = nn.Sequential(leaky).to(torch_dtype)  # the threshold buffer in the dtype too
 
     def run(counts: np.ndarray | None = None) -> int:
         leaky.reset_mem()
@@ -404,6 +415,9 @@ def plot(result: dict[str, Any], path: Path) -> None:
     from neurosim import plot as ns_plot
 
     rows = [r for r in result["rows"] if r["model"] == "if" and r["dtype"] == "float32"]
+    if not rows:
+        print("no float32 IF rows: no plot")
+        return
     threads = max(r["threads"] for r in rows)
     rows = [r for r in rows if r["threads"] == threads]
     sizes = [r["neurons"] for r in rows]
@@ -433,7 +447,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     common.add_options(parser, default_out="lif.json")
     parser.add_argument("--sizes", default="1e4,1e5,1e6",
                         help="neuron counts of the IF comparison (default 1e4,1e5,1e6; "
-                             "1e7 is optional: add it for ~1 more minute without snnTorch)")
+                             "1e7 is optional: ~25 minutes more, neurosim and NumPy)")
     parser.add_argument("--steps", type=int, default=STEPS,
                         help=f"time steps per run (default {STEPS}; at least 1000 unless "
                              "--quick)")
@@ -441,10 +455,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="bound on the input block's steps x neurons (default 2.5e7)")
     parser.add_argument("--snntorch-max", type=float, default=1e5,
                         help="largest size at which snnTorch runs (default 1e5: it takes "
-                             "~20-60 ns per update, minutes per call at 1e6)")
-    parser.add_argument("--extra-size", type=float, default=1e5,
+                             "~20-40 ns per update, ~30 s per call at 1e6)")
+    parser.add_argument("--extra-size", type=float, default=2e4,
                         help="neurons of the leaky (lif) and refractory (lif_ref) rows "
-                             "(default 1e5; 0 skips them)")
+                             "(default 2e4; 0 skips them)")
     parser.add_argument("--plot", default=None,
                         help="throughput plot (default: lif_throughput.png next to --out, "
                              "full runs only)")

@@ -93,9 +93,11 @@ def test_snntorch_leaky_arithmetic_is_the_if_step(bench):
 def test_block_steps_divides_and_bounds(bench):
     assert bench.block_steps(10_000, 1000, 2.5e7) == 1000
     assert bench.block_steps(1_000_000, 1000, 2.5e7) == 25
-    assert bench.block_steps(10_000_000, 1000, 2.5e7) == 2
-    assert bench.block_steps(100_000_000, 1000, 2.5e7) == 1
-    assert bench.block_steps(30_000, 999, 1e5) == 3
+    assert bench.block_steps(10_000_000, 1000, 2.5e7) == 10  # at least 10 steps
+    assert bench.block_steps(10_000_000, 1000, 2.5e7, min_steps=1) == 2
+    assert bench.block_steps(30_000, 999, 1e5) == 27  # the smallest divisor >= 10
+    assert bench.block_steps(30_000, 999, 1e5, min_steps=1) == 3
+    assert bench.block_steps(30, 7, 1e5) == 7
 
 
 def test_quick_run_and_render(bench, tmp_path):
