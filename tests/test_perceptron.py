@@ -130,3 +130,85 @@ def test_bad_data():
         p.fit(np.zeros((3, 2)), [1, 1, 1])
     with pytest.raises(RuntimeError, match="fit"):
         p.predict(np.zeros((1, 2)))
+
+
+def _per_unit_rule(x, targets, order, lr):
+    """The per-unit rule (``scalar.ovr_unit_train``, as compiled for the CPU) unit by unit."""
+    from neurosim.kernels import cpu
+
+    n_units = targets.shape[1]
+    w, b = np.zeros((n_units, x.shape[1]), x.dtype), np.zeros(n_units, x.dtype)
+    ws, bs = np.zeros(w.shape), np.zeros(n_units)
+    errors = np.full((len(order), n_units), -1, np.int64)
+    counts = np.array([cpu.ovr_unit_train(k, x, targets, w, b, ws, bs, order, lr, errors)
+                       for k in range(n_units)])
+    return w, b, ws, bs, errors, counts
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_fused_sparse_kernel_equals_per_unit_rule_bit_for_bit(dtype, n_threads):
+    """One pass per thread over the nonzero inputs for all units == the per-unit rule, exactly,
+    with sparse real-valued data and a feature count that is not a multiple of 8."""
+    import numba
+
+    from neurosim.kernels import cpu
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(200, 21)) * (rng.random((200, 21)) < 0.4)
+    x[:, 3] = 0.0
+    x = x.astype(dtype)
+    labels = rng.integers(0, 7, 200)
+    targets = (labels[:, None] == np.arange(7)).astype(np.int64)
+    order = np.stack([rng.permutation(200) for _ in range(5)]).astype(np.int64)
+    want = _per_unit_rule(x, targets, order, 0.5)
+    w, b = np.zeros((7, 21), dtype), np.zeros(7, dtype)
+    ws, bs = np.zeros(w.shape), np.zeros(7)
+    errors, counts = np.full((5, 7), -1, np.int64), np.ones(7)
+    old = numba.get_num_threads()
+    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        cpu.perceptron_train_ovr(x, targets, w, b, ws, bs, order, 0.5, errors, counts)
+    finally:
+        numba.set_num_threads(old)
+    for got, expected in zip((w, b, ws, bs, errors, counts), want):
+        assert got.dtype == expected.dtype
+        assert np.array_equal(got, expected)
+    assert (errors[0] > 0).all()
+
+
+def test_fixed_epochs_average_over_every_step():
+    """stop_on_convergence=False: the same final weights; the average counts the steps of the
+    epochs after convergence (where the weights no longer change), as a full run would."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(60, 3))
+    y = (x @ [1.0, -2.0, 0.5] > 0.1).astype(int)
+    stop = ns.Perceptron(max_epochs=50, seed=1).fit(x, y)
+    assert stop.converged_ and stop.n_epochs_ < 50
+    full = ns.Perceptron(max_epochs=50, seed=1, stop_on_convergence=False).fit(x, y)
+    assert np.array_equal(full.weights_, stop.weights_) and full.n_epochs_ == 50
+    assert (full.errors_[stop.n_epochs_:] == 0).all()
+    # the averaged perceptron over all 50 epochs, step by step, no early stop
+    order = stop._orders(len(x))
+    w, b = np.zeros(3), 0.0
+    w_total, b_total = np.zeros(3), 0.0
+    for epoch_order in order:
+        for s in epoch_order:
+            out = 1 if b + x[s] @ w > 0 else 0
+            w, b = w + (y[s] - out) * x[s], b + (y[s] - out)
+            w_total, b_total = w_total + w, b_total + b
+    avg = ns.Perceptron(max_epochs=50, seed=1, average=True, stop_on_convergence=False).fit(x, y)
+    np.testing.assert_allclose(avg.weights_[0], w_total / (50 * 60 + 1), rtol=1e-12)
+    np.testing.assert_allclose(avg.bias_[0], b_total / (50 * 60 + 1), rtol=1e-12)
+
+
+def test_float32_keeps_its_dtype_and_matches_float64_on_exact_data(digits):
+    """Digits pixels are k/16: every sum is exact in both precisions, so the weights agree."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ns.NotConvergedWarning)
+        p32 = ns.Perceptron(max_epochs=3, dtype="float32").fit(digits.x_train, digits.y_train)
+        p64 = ns.Perceptron(max_epochs=3).fit(digits.x_train, digits.y_train)
+    assert p32.weights_.dtype == np.float32 and p32.decision_function(digits.x_test).dtype == \
+        np.float32
+    assert np.array_equal(p32.weights_, p64.weights_.astype(np.float32))
+    assert np.array_equal(p32.predict(digits.x_test), p64.predict(digits.x_test))

@@ -14,7 +14,15 @@ stops after an epoch without mistakes, which happens in finitely many steps exac
 data are linearly separable (Novikoff's theorem). XOR is not, so :attr:`converged_` stays
 ``False`` and a :class:`NotConvergedWarning` says so. ``average=True`` returns the averaged
 perceptron: the mean of the weights :math:`w_0 = 0, w_1, \dots, w_N` over all :math:`N` steps
-(Freund & Schapire 1999), kept with Daume's running-sum trick.
+(Freund & Schapire 1999), kept with Daume's running-sum trick. ``stop_on_convergence=False``
+trains for exactly ``max_epochs`` epochs, as scikit-learn does with ``tol=None``: after an epoch
+without mistakes no later epoch makes one (the weights classify every sample), so those epochs
+are not run, but the averaged weights count their steps.
+
+``dtype`` is float64 or float32 (the input, the weights and the scores' inputs; the scores are
+summed, and the averaging sums kept, in float64). On the CPU one pass over the samples serves
+all one-vs-rest units of a thread, and only the nonzero inputs are read (see
+:func:`neurosim.kernels.cpu.perceptron_train_ovr`).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.backends import get_backend
-from neurosim.checks import check_array, check_choice, check_scalar
+from neurosim.checks import check_array, check_choice, check_dtype_arg, check_scalar
 
 
 class NotConvergedWarning(UserWarning):
@@ -48,6 +56,12 @@ class Perceptron:
         Shuffle the visiting order each epoch (by ``seed``).
     seed : int
     backend : {"cpu", "cuda", "auto"}
+    dtype : {"float64", "float32"}
+        Precision of the inputs and weights.
+    stop_on_convergence : bool
+        Stop after an epoch without mistakes (default); ``False``: exactly ``max_epochs``
+        epochs (the same weights; the averaged weights also average over the epochs after
+        convergence, and ``errors_`` has a row of zeros for each of them).
 
     Attributes
     ----------
@@ -57,7 +71,8 @@ class Perceptron:
 
     def __init__(self, lr: float = 1.0, max_epochs: int = 30, *, rule: str = "ovr",
                  average: bool = False, shuffle: bool = True, seed: int = 0,
-                 backend: str = "cpu") -> None:
+                 backend: str = "cpu", dtype: Any = np.float64,
+                 stop_on_convergence: bool = True) -> None:
         self.lr = check_scalar("lr", lr, positive=True)
         self.max_epochs = check_scalar("max_epochs", max_epochs, positive=True, integer=True)
         self.rule = check_choice("rule", rule, ("ovr", "multiclass"))
@@ -65,6 +80,8 @@ class Perceptron:
         self.shuffle = bool(shuffle)
         self.seed = check_scalar("seed", seed, nonnegative=True, integer=True)
         self.backend = backend
+        self.dtype = check_dtype_arg(dtype)
+        self.stop_on_convergence = bool(stop_on_convergence)
 
     def _orders(self, n_samples: int) -> np.ndarray:
         if not self.shuffle:
@@ -75,7 +92,7 @@ class Perceptron:
 
     def fit(self, x: Any, y: Any) -> Perceptron:
         """Train on ``x`` (samples, features) and labels ``y`` (samples,); returns ``self``."""
-        x = check_array("x", x, ndim=2, dtype=np.float64)
+        x = check_array("x", x, ndim=2, dtype=self.dtype)
         y = check_array("y", y, ndim=1, kind="iub", finite=False)
         if len(y) != len(x):
             raise ValueError(f"x and y must have the same number of samples, got {len(x)} and "
@@ -85,9 +102,9 @@ class Perceptron:
             raise ValueError("y must contain at least two classes")
         n_units = 1 if len(self.classes_) == 2 else len(self.classes_)
         kernels = get_backend(self.backend)
-        weights = np.zeros((n_units, x.shape[1]))
-        bias = np.zeros(n_units)
-        w_sum, b_sum = np.zeros_like(weights), np.zeros_like(bias)
+        weights = np.zeros((n_units, x.shape[1]), self.dtype)
+        bias = np.zeros(n_units, self.dtype)
+        w_sum, b_sum = np.zeros(weights.shape), np.zeros(n_units)
         errors = np.full((self.max_epochs, n_units), -1, np.int64)
         counts = np.ones(n_units)
         order = self._orders(len(x))
@@ -101,14 +118,18 @@ class Perceptron:
             kernels.perceptron_train_multiclass(x, labels.astype(np.int64), weights, bias, w_sum,
                                                 b_sum, order, self.lr, errors, counts)
             errors = errors[:, :1]
+        if not self.stop_on_convergence:
+            # the epochs not run after a unit's clean epoch: no mistakes, no updates, but steps
+            errors[errors < 0] = 0
+            counts[:] = self.max_epochs * len(x) + 1
         ran = (errors >= 0).any(axis=1)
         self.errors_ = errors[ran]
         self.n_epochs_ = int(ran.sum())
         # every unit (one shared unit for the multi-class rule) had an epoch without mistakes
         self.converged_ = bool((errors == 0).any(axis=0).all())
         if self.average:
-            weights = weights - w_sum / counts[:, None]
-            bias = bias - b_sum / counts
+            weights = (weights - w_sum / counts[:, None]).astype(self.dtype)
+            bias = (bias - b_sum / counts).astype(self.dtype)
         self.weights_, self.bias_ = weights, bias
         if not self.converged_:
             warnings.warn(
@@ -120,10 +141,10 @@ class Perceptron:
         """``bias + weights . x`` per unit: (samples, units)."""
         if not hasattr(self, "weights_"):
             raise RuntimeError("call fit() before predict()")
-        x = check_array("x", x, ndim=2, dtype=np.float64)
+        x = check_array("x", x, ndim=2, dtype=self.weights_.dtype)
         if x.shape[1] != self.weights_.shape[1]:
             raise ValueError(f"x must have {self.weights_.shape[1]} features, got {x.shape[1]}")
-        scores = np.empty((len(x), len(self.bias_)))
+        scores = np.empty((len(x), len(self.bias_)), self.weights_.dtype)
         get_backend(self.backend).perceptron_scores(x, self.weights_, self.bias_, scores)
         return scores
 
