@@ -153,6 +153,33 @@ def neurosim_side(model: str, block: np.ndarray, steps: int) -> Callable[..., in
     return run
 
 
+def kernel_side(model: str, block: np.ndarray, steps: int) -> Callable[..., int]:
+    """Diagnostic (``--with-kernel``): neurosim's CPU kernel called directly on preallocated
+    arrays, without ``lif_run``'s input validation, state copies and output allocation; it
+    shows what the public path adds. Not what users call."""
+    from neurosim.kernels import cpu
+
+    params = model_params(model)
+    k, n = block.shape
+    dtype = block.dtype
+    const = params.constants(DT_S, dtype)
+    spikes = np.empty((k, n), np.uint8)
+    trace = np.empty((0, n), dtype)
+
+    def run(counts: np.ndarray | None = None) -> int:
+        v = np.full(n, const.v_rest, dtype)
+        refrac = np.zeros(n, np.int32)
+        total = 0
+        for _ in range(steps // k):
+            cpu.lif_run(v, refrac, block, const, spikes, trace, False)
+            total += np.count_nonzero(spikes)
+            if counts is not None:
+                counts += spikes.sum(axis=0, dtype=np.int64)
+        return total
+
+    return run
+
+
 def numpy_side(model: str, block: np.ndarray, steps: int) -> Callable[..., int]:
     """A vectorised NumPy loop over steps (in place, no temporaries in the ``if`` step),
     the same arithmetic as neurosim's kernel for these parameters."""
@@ -261,7 +288,8 @@ def release_snntorch(leaky: Any) -> None:
 
 
 def compare(model: str, neurons: int, steps: int, k: int, dtype: str, thread_counts: list[int],
-            repeats: int, with_snntorch: bool) -> list[dict[str, Any]]:
+            repeats: int, with_snntorch: bool,
+            with_kernel: bool = False) -> list[dict[str, Any]]:
     """Every side at every thread count, for one model, size and dtype: one row per thread
     count with the timings, the spike totals and per-neuron checks."""
     block = make_block(model, neurons, k, np.dtype(dtype))
@@ -269,6 +297,8 @@ def compare(model: str, neurons: int, steps: int, k: int, dtype: str, thread_cou
         "neurosim": neurosim_side(model, block, steps),
         "numpy": numpy_side(model, block, steps),
     }
+    if with_kernel:
+        sides["kernel"] = kernel_side(model, block, steps)
     leaky = None
     if with_snntorch and model != "lif_ref":
         sides["snntorch"], leaky = snntorch_side(model, block, steps)
@@ -301,7 +331,7 @@ def _row(model, neurons, steps, k, dtype, used, timings, totals, counts) -> dict
     ours = counts["neurosim"]
     check: dict[str, Any] = {}
     ok = all(t["timed_totals_equal"] for t in timings.values())
-    for peer in ("numpy", "snntorch"):
+    for peer in ("numpy", "snntorch", "kernel"):
         if peer not in counts:
             continue
         differ = int(np.count_nonzero(counts[peer] != ours))
@@ -365,6 +395,9 @@ def _check_text(row: dict[str, Any]) -> str:
                          f"{entry['neurons_differing']} neurons differ")
         if not entry["passed"]:
             parts[-1] += " **FAILED**"
+    kernel = row["check"].get("kernel")
+    if kernel is not None and not kernel["passed"]:
+        parts.append("kernel-only run differs **FAILED**")
     return "; ".join(parts)
 
 
@@ -372,6 +405,7 @@ def render(result: dict[str, Any]) -> str:
     """The README table: million neuron updates per second, median (range over the timed
     runs), the ratios of medians, the firing and the spike-count check of each row."""
     env = result.get("environment", {})
+    kernel = any("kernel" in row["sides"] for row in result["rows"])
     lines = [
         f"LIF throughput, {result['steps']} steps of {result['dt_s'] * 1e3:g} ms, "
         f"million neuron updates/s: median (min-max) of {result['repeats']} timed runs after "
@@ -381,8 +415,8 @@ def render(result: dict[str, Any]) -> str:
         "",
         "| neuron | neurons | dtype | threads | neurosim `lif_run` | NumPy loop | snnTorch "
         "`Leaky` | neurosim / NumPy | neurosim / snnTorch | spikes (neurons firing) "
-        "| check |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| check |" + (" neurosim kernel alone (no validation, no copies) |" if kernel else ""),
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|" + ("---:|" if kernel else ""),
     ]
     for row in result["rows"]:
         updates = row["neurons"] * row["steps"]
@@ -395,7 +429,8 @@ def render(result: dict[str, Any]) -> str:
             f"{_rate(sides.get('snntorch'), updates)} | "
             f"{f'{r_np:.2f}x' if r_np else '-'} | {f'{r_st:.1f}x' if r_st else '-'} | "
             f"{row['firing']['spike_fraction']:.2%} "
-            f"({row['firing']['neurons_fired_fraction']:.0%}) | {_check_text(row)} |")
+            f"({row['firing']['neurons_fired_fraction']:.0%}) | {_check_text(row)} |"
+            + (f" {_rate(sides.get('kernel'), updates)} |" if kernel else ""))
     lines += [
         "",
         "Neurons: " + "; ".join(f"{m}: {MODEL_TEXT[m]}" for m in MODELS) + ". Spikes: "
@@ -459,6 +494,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--extra-size", type=float, default=2e4,
                         help="neurons of the leaky (lif) and refractory (lif_ref) rows "
                              "(default 2e4; 0 skips them)")
+    parser.add_argument("--with-kernel", action="store_true",
+                        help="also time neurosim's CPU kernel called directly, without "
+                             "lif_run's validation and copies (a diagnostic column)")
     parser.add_argument("--plot", default=None,
                         help="throughput plot (default: lif_throughput.png next to --out, "
                              "full runs only)")
@@ -486,7 +524,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for model, n in cases:
             k = block_steps(n, steps, args.block_elements)
             rows += compare(model, n, steps, k, dtype, thread_counts, args.repeats,
-                            with_snntorch=n <= args.snntorch_max)
+                            with_snntorch=n <= args.snntorch_max,
+                            with_kernel=args.with_kernel)
     result = {
         "benchmark": "LIF neuron updates per second: neurosim lif_run vs NumPy vs snnTorch",
         "steps": steps, "dt_s": DT_S, "repeats": args.repeats, "quick": args.quick,
