@@ -52,10 +52,15 @@ def check_scalar(
     positive: bool = False,
     nonnegative: bool = False,
     integer: bool = False,
+    maximum: float | None = None,
 ) -> float:
-    """A finite real number (optionally > 0, >= 0 or integral); returns it as float or int."""
+    """A finite real number (optionally > 0, >= 0, integral, <= ``maximum``); returns it as
+    float or int. Whole numbers stay exact (a seed of 2**60 + 1 is not rounded to 2**60)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if isinstance(value, (complex, np.complexfloating)):
+        raise TypeError(f"{name} must be a real number, got complex {value!r}")
+    exact = int(value) if isinstance(value, (int, np.integer)) else None
     value_f = float(value)
     if not math.isfinite(value_f):
         raise ValueError(f"{name} must be finite, got {value!r}")
@@ -63,9 +68,16 @@ def check_scalar(
         raise ValueError(f"{name} must be > 0, got {value!r}")
     if nonnegative and value_f < 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
+    if maximum is not None and (exact if exact is not None else value_f) > maximum:
+        raise ValueError(f"{name} must be <= {maximum:g}, got {value!r}")
     if integer:
+        if exact is not None:
+            return exact
         if value_f != int(value_f):
             raise ValueError(f"{name} must be a whole number, got {value!r}")
+        if abs(value_f) >= 2.0**53:
+            raise ValueError(f"{name} = {value!r} is a float too large to be an exact whole "
+                             "number: pass a Python int")
         return int(value_f)
     return value_f
 

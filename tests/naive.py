@@ -120,10 +120,10 @@ def network_run(net, n_steps):
         if isinstance(src, PoissonGroup):
             source_spikes[id(src)] = poisson_spikes(src, dt, n_steps)
         else:
-            raster = np.zeros((n_steps, src.n), bool)
+            raster = np.zeros((n_steps, src.n), int)  # a time listed twice spikes twice
             steps = np.rint(src.times_s / dt).astype(int)
             keep = steps < n_steps
-            raster[steps[keep], src.indices[keep]] = True
+            np.add.at(raster, (steps[keep], src.indices[keep]), 1)
             source_spikes[id(src)] = raster
     timed = {id(c.target): c.values for c in net.currents}
     # dense weight matrices per (projection, delay)

@@ -35,6 +35,7 @@ _constants = njit(**NJIT_OPTIONS)(scalar.population_constants)
 _BLOCK = 4096
 
 _ring_value = rules.ring_value
+_find_sorted = rules.find_sorted
 
 
 @njit(inline="always", **NJIT_OPTIONS)
@@ -56,7 +57,6 @@ def _network_run(clock, pops, neurons, sources, synapses, delivery, rec):
     n_groups = synapses.target.shape[0]
     depth = ring.shape[0]
     n_timed = timed_i.shape[0]
-    n_gen_steps = sources.gen_ptr.shape[0] - 1
     seed = sources.poisson_seed[0]
     counters = rec.counters
     counters[COUNT_SPIKES] = 0
@@ -94,8 +94,9 @@ def _network_run(clock, pops, neurons, sources, synapses, delivery, rec):
             if _hash_uniform(seed, np.uint64(t), np.uint64(j)) < sources.poisson_p[j]:
                 spike_list[n_spk] = n + j
                 n_spk += 1
-        if t < n_gen_steps:
-            for e in range(sources.gen_ptr[t], sources.gen_ptr[t + 1]):
+        g = _find_sorted(sources.gen_step, t)
+        if g >= 0:
+            for e in range(sources.gen_ptr[g], sources.gen_ptr[g + 1]):
                 spike_list[n_spk] = n + n_poisson + sources.gen_idx[e]
                 n_spk += 1
         # (3) monitors

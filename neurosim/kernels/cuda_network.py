@@ -48,6 +48,7 @@ _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
 _constants = rules.population_constants
 _ring_value = rules.ring_value
+_find_sorted = rules.find_sorted
 
 
 @cuda.jit
@@ -63,7 +64,6 @@ def _network_kernel(clock, pops, neurons, sources, synapses, delivery, rec):
     n_groups = synapses.target.shape[0]
     depth = ring.shape[0]
     n_timed = neurons.timed_i.shape[0]
-    n_gen_steps = sources.gen_ptr.shape[0] - 1
     seed = sources.poisson_seed[0]
     every = rec.state_every
     first_every = (every - clock.t_start % every) % every
@@ -98,8 +98,9 @@ def _network_kernel(clock, pops, neurons, sources, synapses, delivery, rec):
         for j in range(tid, n_poisson, stride):
             if _hash_uniform(seed, np.uint64(t), np.uint64(j)) < sources.poisson_p[j]:
                 spike_list[cuda.atomic.add(counters, COUNT_STEP_SPIKES, 1)] = n + j
-        if t < n_gen_steps:
-            for e in range(sources.gen_ptr[t] + tid, sources.gen_ptr[t + 1], stride):
+        g = _find_sorted(sources.gen_step, t)
+        if g >= 0:
+            for e in range(sources.gen_ptr[g] + tid, sources.gen_ptr[g + 1], stride):
                 slot_q = cuda.atomic.add(counters, COUNT_STEP_SPIKES, 1)
                 spike_list[slot_q] = n + n_poisson + sources.gen_idx[e]
         grid.sync()

@@ -63,7 +63,8 @@ class SpikeSources(NamedTuple):
 
     poisson_p: np.ndarray  # (Np,) float64: spike probability per step
     poisson_seed: np.ndarray  # (1,) uint64: the counter-based generator's key
-    gen_ptr: np.ndarray  # (T_g + 1,) int64: spike-time sources, CSR over steps
+    gen_step: np.ndarray  # (S,) int64: the steps in which spike-time sources spike, ascending
+    gen_ptr: np.ndarray  # (S + 1,) int64: CSR over those steps into gen_idx
     gen_idx: np.ndarray  # (spikes,) int32: source index (from 0 = first spike-time source)
 
 

@@ -109,6 +109,21 @@ def network_neuron_update(v, ge, gi, refrac, current, c, syn):
     return v_new, ge * syn.decay_exc, gi * syn.decay_inh, refrac_new, spiked
 
 
+def find_sorted(values, x):
+    """The index of ``x`` in the ascending array ``values``, or -1 (binary search)."""
+    lo = 0
+    hi = values.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if values[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < values.shape[0] and values[lo] == x:
+        return lo
+    return -1
+
+
 def ring_value(raw, delivery, zero):
     """What a ring-buffer entry adds to the state (``zero``: 0 in the state's type): the float
     sum itself, or the integer sum times ``delivery.quantum`` (exact accumulation)."""
@@ -278,8 +293,8 @@ def spiking_maxpool_row(item, dims, currents, inv_scale, scale, v, decay, gain, 
 
 #: Every rule, callees before callers (the order :func:`compile_rules` compiles them in).
 RULES = ("population_constants", "lif_drive", "lif_gate", "lif_reset", "lif_neuron_step",
-         "network_neuron_update", "network_neuron_store", "ring_value", "hash_uniform",
-         "ovr_unit_train", "spiking_maxpool_row")
+         "network_neuron_update", "network_neuron_store", "find_sorted", "ring_value",
+         "hash_uniform", "ovr_unit_train", "spiking_maxpool_row")
 
 
 def compile_rules(compile_one) -> SimpleNamespace:

@@ -93,7 +93,8 @@ def build_records(net: Any, offsets: dict[int, int], chunk_steps: int) -> Networ
         synapses=synapses,
         delivery=Delivery(ring=np.zeros((depth, 3, len(neurons.v)), ring_dtype),
                           dirty=np.zeros((depth, 3), np.uint8),
-                          spike_list=np.zeros(n_sources, np.int32), exact=exact,
+                          spike_list=np.zeros(n_sources + _repeats_per_step(net), np.int32),
+                          exact=exact,
                           quantum=np.dtype(net.dtype).type(quantum)),
         recorders=build_recorders(net, offsets, chunk_steps),
     )
@@ -121,6 +122,7 @@ def _populations(populations: list[Population], dt: float, dtype: Any) -> Popula
     rows = []
     for pop in populations:
         prm = pop.params
+        prm.constants(dt, dtype)  # refuses what this dt and dtype cannot represent
         k_e, k_i, d_e, d_i = pop.synapse_constants(dt)
         rows.append({
             "v_th": prm.v_th, "v_reset": prm.v_reset, "v_rest": prm.v_rest, "r_m": prm.r_m,
@@ -148,11 +150,25 @@ def _neurons(net: Any, offsets: dict[int, int]) -> Neurons:
     fired = np.zeros(-(-max(n, 1) // 8) * 8, np.uint8)
     population = np.repeat(np.arange(len(net.populations), dtype=np.int32),
                            [p.n for p in net.populations])
-    return Neurons(v=np.concatenate([p.v0 for p in net.populations]).astype(dtype),
-                   ge=np.zeros(n, dtype), gi=np.zeros(n, dtype), refrac=np.zeros(n, np.int32),
-                   fired=fired, fired_words=fired.view(np.uint64), population=population,
-                   i_bias=np.concatenate([p.i_bias for p in net.populations]).astype(dtype),
-                   timed_i=timed_i)
+    v0 = cast_finite("v0", np.concatenate([p.v0 for p in net.populations]), dtype)
+    i_bias = cast_finite("i_bias", np.concatenate([p.i_bias for p in net.populations]), dtype)
+    cast_finite("CurrentInput values (summed per neuron)", timed_i, dtype)
+    return Neurons(v=v0, ge=np.zeros(n, dtype), gi=np.zeros(n, dtype),
+                   refrac=np.zeros(n, np.int32), fired=fired, fired_words=fired.view(np.uint64),
+                   population=population, i_bias=i_bias, timed_i=timed_i)
+
+
+def cast_finite(name: str, values: np.ndarray, dtype: Any) -> np.ndarray:
+    """``values`` in ``dtype``; a value that overflows it (1e39 in float32) is an error, not
+    an infinity that turns the state into NaN a few steps later."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.asarray(values).astype(dtype, copy=False)
+        bad = ~np.isfinite(out)
+    if bad.any():
+        first = np.asarray(values).reshape(-1)[int(np.flatnonzero(bad.reshape(-1))[0])]
+        raise ValueError(f"{name}: {first!r} overflows {np.dtype(dtype).name} (largest "
+                         f"{np.finfo(dtype).max:.3g}); scale the model or use float64")
+    return out
 
 
 def _sources(net: Any, offsets: dict[int, int]) -> SpikeSources:
@@ -175,12 +191,17 @@ def _sources(net: Any, offsets: dict[int, int]) -> SpikeSources:
         gen_idx.append(src.indices + offsets[id(src)] - n_external)
     gen_steps_all = np.concatenate(gen_steps or [np.zeros(0, np.int64)])
     gen_idx_all = np.concatenate(gen_idx or [np.zeros(0, np.int64)])
-    order = np.argsort(gen_steps_all, kind="stable")
-    gen_ptr = np.zeros(int(gen_steps_all.max(initial=-1)) + 2, np.int64)
-    np.add.at(gen_ptr, gen_steps_all + 1, 1)
+    order = np.lexsort((gen_idx_all, gen_steps_all))
+    gen_steps_all, gen_idx_all = gen_steps_all[order], gen_idx_all[order]
+    # CSR over the steps that have spikes only: memory grows with the spikes, not with the
+    # time of the last one (the kernels find a step by binary search). A source listed twice
+    # in one step spikes twice (its synapses deliver twice), as NEST's spike_generator does.
+    gen_step, first = np.unique(gen_steps_all, return_index=True)
+    gen_ptr = np.append(first, len(gen_steps_all)).astype(np.int64)
     return SpikeSources(poisson_p=poisson_p.astype(np.float64),
                         poisson_seed=np.array([seeds.pop() if seeds else 0], np.uint64),
-                        gen_ptr=np.cumsum(gen_ptr), gen_idx=gen_idx_all[order].astype(np.int32))
+                        gen_step=gen_step.astype(np.int64), gen_ptr=gen_ptr,
+                        gen_idx=gen_idx_all.astype(np.int32))
 
 
 def _synapse_groups(net: Any, offsets: dict, n_sources: int) -> SynapseGroups:
@@ -195,6 +216,8 @@ def _synapse_groups(net: Any, offsets: dict, n_sources: int) -> SynapseGroups:
     key_index = {key: g for g, key in enumerate(keys)}
     group_of, pre, post, weight = [], [], [], []
     for proj in net.projections:
+        if proj.post_idx.size == 0:  # a projection without synapses adds nothing
+            continue
         delays = np.broadcast_to(proj.delay_steps, proj.post_idx.shape)
         codes = np.array([key_index[(TARGETS.index(proj.target), int(d))] for d in
                           np.unique(delays)])
@@ -204,15 +227,18 @@ def _synapse_groups(net: Any, offsets: dict, n_sources: int) -> SynapseGroups:
         pre.append(proj.pre_idx.astype(np.int64) + offsets[id(proj.pre)])
         post.append(proj.post_idx.astype(np.int64) + offsets[id(proj.post)])
         weight.append(proj.weight)
-    group_of = np.concatenate(group_of)
-    pre = np.concatenate(pre)
+    group_of = np.concatenate(group_of or [np.zeros(0, np.int64)])
+    pre = np.concatenate(pre or [np.zeros(0, np.int64)])
+    post = post or [np.zeros(0, np.int64)]
+    weight = weight or [np.zeros(0, np.float32)]
     order = np.lexsort((pre, group_of))
     counts = np.bincount(group_of * n_sources + pre, minlength=n_groups * n_sources)
     indptr = np.zeros((n_groups, n_sources + 1), np.int64)
     indptr[:, 1:] = np.cumsum(counts).reshape(n_groups, n_sources)
     indptr[1:, 0] = indptr[:-1, -1]
     return SynapseGroups(indptr=indptr, post=np.concatenate(post)[order].astype(np.int32),
-                         weight=np.concatenate(weight)[order].astype(np.float32),
+                         weight=cast_finite("weights", np.concatenate(weight),
+                                            np.float32)[order],
                          target=np.array([k[0] for k in keys], np.int64),
                          delay=np.array([k[1] for k in keys], np.int64))
 
@@ -226,6 +252,17 @@ def state_monitor_of(net: Any) -> StateMonitor | None:
     return monitors[0] if monitors else None
 
 
+def _repeats_per_step(net: Any) -> int:
+    """The most spikes that spike sources list beyond one per source in any one step (a source
+    listed twice in a step spikes twice); buffers sized per source get this much more room."""
+    steps = [np.rint(s.times_s / net.dt_s).astype(np.int64) * s.n + s.indices
+             for s in net.sources if len(s.times_s)]
+    if not steps:
+        return 0
+    repeats = [len(k) - len(np.unique(k)) for k in steps]
+    return int(sum(repeats))
+
+
 def build_recorders(net: Any, offsets: dict[int, int], chunk_steps: int) -> Recorders:
     """Monitor buffers for kernel calls of up to ``chunk_steps`` steps."""
     n = sum(p.n for p in net.populations)
@@ -234,7 +271,8 @@ def build_recorders(net: Any, offsets: dict[int, int], chunk_steps: int) -> Reco
     for mon in net.monitors:
         if isinstance(mon, SpikeMonitor):
             spike_mask[offsets[id(mon.source)] + mon.recorded] = 1
-    n_watched = int(spike_mask.sum())
+    # a bound on the spikes recorded in one step (the kernels stop a chunk before overflowing)
+    n_watched = int(spike_mask.sum()) + _repeats_per_step(net)
     capacity = max(MONITOR_CAPACITY, 4 * n_watched)
     state_mon = state_monitor_of(net)
     if state_mon is None:

@@ -27,13 +27,14 @@ def available_bytes() -> int:
         return 1 << 62
 
 
-def check_fits(n_bytes: float, what: str) -> None:
+def check_fits(n_bytes: float, what: str,
+               advice: str = "use fewer neurons or synapses") -> None:
     """Raise :class:`NetworkTooLargeError` when ``n_bytes`` will not fit in memory."""
     limit = available_bytes() * _HEADROOM
     if n_bytes > limit:
         raise NetworkTooLargeError(
             f"{what} needs about {n_bytes / 2**30:.1f} GiB but only {limit / 2**30:.1f} GiB of "
-            "memory is available: use fewer neurons or synapses")
+            f"memory is available: {advice}")
 
 
 def synapse_bytes(n_synapses: float, n_sources: int = 0, n_groups: int = 1) -> float:

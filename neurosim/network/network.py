@@ -110,8 +110,13 @@ class Network:
     def n_synapses(self) -> int:
         return sum(p.n_synapses for p in self.projections)
 
-    def memory_estimate(self) -> int:
-        """Bytes the simulation arrays will take (synapses, state, ring buffer, row pointers)."""
+    def memory_estimate(self, duration_s: float | None = None, *,
+                        chunk_steps: int = 2000) -> int:
+        """Bytes the simulation will allocate: synapses and their row pointers, neuron state,
+        ring buffer, inputs (time-varying currents, spike times), the monitors' buffers for
+        chunks of ``chunk_steps`` steps and, given ``duration_s``, what the state and rate
+        monitors will record in a run that long. Spike monitors grow with the activity (12
+        bytes per recorded spike) and are not included."""
         n = self.n_neurons
         n_src = n + sum(g.n for g in self.poisson) + sum(g.n for g in self.sources)
         keys = {(p.target, int(d)) for p in self.projections for d in np.unique(p.delay_steps)}
@@ -119,9 +124,28 @@ class Network:
         item = self.dtype.itemsize
         exact = self.accumulate == "exact"
         ring_item = 8 if exact else item
-        return int(synapse_bytes(self.n_synapses, n_src, max(len(keys), 1))
-                   + (4 * self.n_synapses if exact else 0)
-                   + n * (4 * item + 4 + 1) + depth * 3 * n * ring_item + n_src * 5)
+        timed_rows = max([c.values.shape[0] for c in self.currents], default=0)
+        spike_times = sum(len(s.times_s) for s in self.sources)
+        total = (synapse_bytes(self.n_synapses, n_src, max(len(keys), 1))
+                 + (4 * self.n_synapses if exact else 0)
+                 + n * (4 * item + 4 + 1) + depth * 3 * n * ring_item + n_src * 5
+                 + timed_rows * n * item + 20 * spike_times
+                 + self._recording_bytes(chunk_steps) + 12 * 4 * n_src)
+        if duration_s is not None:
+            duration_s = check_scalar("duration_s", duration_s, nonnegative=True)
+            total += self._recording_bytes(int(round(duration_s / self.dt_s)))
+        return int(total)
+
+    def _recording_bytes(self, n_steps: int) -> int:
+        """What the state and rate monitors keep for ``n_steps`` steps."""
+        total = 0
+        for mon in self.monitors:
+            if isinstance(mon, StateMonitor):
+                rows = -(-n_steps // mon.every)
+                total += rows * (3 * len(mon.recorded) * self.dtype.itemsize + 8)
+            elif isinstance(mon, RateMonitor):
+                total += n_steps * len(self.populations) * 4
+        return total
 
     @property
     def steps_done(self) -> int:
@@ -169,16 +193,21 @@ class Network:
         there, ``interrupted`` is set, and the ``KeyboardInterrupt`` propagates.
         """
         duration_s = check_scalar("duration_s", duration_s, positive=True)
+        if not duration_s / self.dt_s < 2**62:
+            raise ValueError(f"a run of {duration_s!r} s is {duration_s / self.dt_s:.3g} steps "
+                             f"of dt_s = {self.dt_s!r}; the clock counts at most 2**62 steps")
         n_steps = int(round(duration_s / self.dt_s))
         if n_steps == 0 or not math.isclose(n_steps * self.dt_s, duration_s, rel_tol=1e-9,
                                             abs_tol=1e-12):
             raise ValueError(f"duration_s must be a positive multiple of dt_s={self.dt_s}, got "
                              f"{duration_s}")
+        if self.steps_done + n_steps >= 2**62:
+            raise ValueError(f"a run of {duration_s!r} s is {n_steps:.3g} steps of dt_s = "
+                             f"{self.dt_s!r}; the clock counts at most 2**62 steps")
         chunk_steps = check_scalar("chunk_steps", chunk_steps, positive=True, integer=True)
         sim = self.build(chunk_steps=chunk_steps)
-        if self._max_delay >= n_steps + self.steps_done:
-            raise ValueError(f"a synaptic delay of {self._max_delay} steps is longer than the "
-                             f"run ({n_steps + self.steps_done} steps)")
+        check_fits(self._recording_bytes(n_steps), f"recording a run of {n_steps:,} steps",
+                   "record fewer neurons or every k-th step (StateMonitor(every=k))")
         if chunk_steps != sim.chunk_steps:  # monitor buffers sized for another chunk length
             recorders = build_recorders(self, sim.offsets, chunk_steps)
             sim.records = sim.records._replace(recorders=sim.kernels.network_upload(recorders))

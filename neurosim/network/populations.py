@@ -119,7 +119,8 @@ class PoissonGroup:
         if rates.ndim == 1 and rates.shape != (self.n,):
             raise ValueError(f"rate_hz must be a scalar or have shape ({self.n},)")
         self.rate_hz = np.broadcast_to(rates, (self.n,)).copy()
-        self.seed = check_scalar("seed", self.seed, nonnegative=True, integer=True)
+        self.seed = check_scalar("seed", self.seed, nonnegative=True, integer=True,
+                                 maximum=2**64 - 1)
 
 
 def poisson_spikes(group: PoissonGroup, dt_s: float, n_steps: int,
@@ -148,6 +149,8 @@ class SpikeSource:
 
     def __post_init__(self) -> None:
         self.n = _count("n", self.n)
+        if np.size(self.indices) == 0 and np.ndim(self.indices) == 1:
+            self.indices = np.zeros(0, np.int64)  # np.array([]) is float64: an empty list is fine
         self.indices = check_array("indices", self.indices, ndim=1, kind="iu", allow_empty=True,
                                    dtype=np.int64)
         self.times_s = check_array("times_s", self.times_s, ndim=1, allow_empty=True,

@@ -54,6 +54,10 @@ def _weights(weight: WeightSpec, n: int, rng: np.random.Generator) -> np.ndarray
                          f"shape {values.shape}")
     if not np.isfinite(values).all():
         raise ValueError("weight must be finite (no NaN or infinity)")
+    big = np.abs(values) > np.finfo(np.float32).max
+    if big.any():
+        raise ValueError(f"weight {values[big].flat[0]!r} overflows float32, the type synapses "
+                         "are stored in (largest 3.4e+38)")
     return np.broadcast_to(values, (n,)).astype(np.float32)
 
 

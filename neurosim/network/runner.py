@@ -7,7 +7,11 @@ imports this one).
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -44,21 +48,51 @@ def run_chunks(sim: Simulation, monitors: list, n_steps: int, *, progress: bool)
                    disable=n_steps < 20_000)
     done = 0
     try:
-        while done < n_steps:
-            steps = min(sim.chunk_steps, n_steps - done)
-            t0 = sim.steps_done
-            start = time.perf_counter()
-            sim.kernels.network_run(Clock(t0, steps), sim.records)
-            out = sim.kernels.read_recorders(sim.records.recorders)
-            sim.run_s += time.perf_counter() - start
-            _hand_out(sim, out, t0, spike_mons, state_mons, rate_mons)
-            sim.steps_done += out.steps_done
-            done += out.steps_done
-            if bar is not None:
-                bar.update(out.steps_done)
+        with _interrupts_between_chunks() as interrupted:
+            while done < n_steps:
+                if interrupted():
+                    raise KeyboardInterrupt
+                steps = min(sim.chunk_steps, n_steps - done)
+                t0 = sim.steps_done
+                start = time.perf_counter()
+                # a chunk and its bookkeeping are one unit: a Ctrl-C arriving meanwhile waits
+                # for the end of the chunk, so the clock always says where the state is
+                sim.kernels.network_run(Clock(t0, steps), sim.records)
+                out = sim.kernels.read_recorders(sim.records.recorders)
+                sim.run_s += time.perf_counter() - start
+                _hand_out(sim, out, t0, spike_mons, state_mons, rate_mons)
+                sim.steps_done += out.steps_done
+                done += out.steps_done
+                if bar is not None:
+                    bar.update(out.steps_done)
     finally:
         if bar is not None:
             bar.close()
+
+
+@contextlib.contextmanager
+def _interrupts_between_chunks() -> Iterator:
+    """Defer SIGINT (Ctrl-C) to the next chunk boundary; yields a function telling whether one
+    arrived. Outside the main thread (where handlers cannot be set) nothing changes."""
+    pending = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:  # someone else handles Ctrl-C: leave it
+        yield lambda: False
+        return
+
+    def defer(signum, frame):
+        pending.append(signum)
+
+    signal.signal(signal.SIGINT, defer)
+    try:
+        yield lambda: bool(pending)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending:
+        raise KeyboardInterrupt
 
 
 def _hand_out(sim: Simulation, out: Readout, t0: int, spike_mons: list, state_mons: list,

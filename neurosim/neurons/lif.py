@@ -90,13 +90,37 @@ class LIFParams:
 
     def constants(self, dt_s: float, dtype: np.dtype) -> LIFConstants:
         """The record the kernels read (:class:`neurosim.kernels.scalar.LIFConstants`), with
-        the potentials and factors cast to the state's dtype."""
-        cast = np.dtype(dtype).type
+        the potentials and factors cast to the state's dtype.
+
+        Raises ``ValueError`` when the parameters cannot be represented at this ``dt_s`` and
+        dtype: a value outside the dtype's range, a refractory period of 2**31 steps or more,
+        or a step so small that the leak factor ``exp(-dt/tau_m)`` rounds to 1 (the neuron
+        would then ignore its input)."""
+        dtype = np.dtype(dtype)
+        cast = dtype.type
         decay = math.exp(-dt_s / self.tau_m_s) if self.leaky else 1.0
         gain = self.r_m * dt_s / self.tau_m_s
+        values = {"v_th": self.v_th, "v_reset": self.v_reset, "v_rest": self.v_rest,
+                  "r_m": self.r_m, "r_m * dt / tau_m": gain}
+        with np.errstate(over="ignore"):
+            for name, value in values.items():
+                if not np.isfinite(cast(value)):
+                    raise ValueError(f"{name} = {value!r} overflows {dtype.name}")
+        if self.leaky and cast(decay) == 1:
+            raise ValueError(
+                f"dt_s = {dt_s!r} is so small against tau_m_s = {self.tau_m_s!r} that the leak "
+                f"factor exp(-dt/tau_m) rounds to 1 in {dtype.name}: the neuron would ignore its "
+                "input; use a larger dt_s or float64")
+        if cast(gain) == 0:
+            raise ValueError(f"the input gain r_m * dt / tau_m = {gain!r} rounds to 0 in "
+                             f"{dtype.name}: use a larger dt_s")
+        steps = self.refractory_steps(dt_s)
+        if steps >= 2**31 - 1:
+            raise ValueError(f"t_ref_s = {self.t_ref_s!r} is {steps:.3g} steps of dt_s = "
+                             f"{dt_s!r}; at most 2**31 - 2 steps are supported")
         return LIFConstants(cast(self.v_th), cast(self.v_reset), cast(self.v_rest),
                             cast(self.r_m), cast(decay), cast(gain), bool(self.leaky),
-                            self.reset == "subtract", np.int64(self.refractory_steps(dt_s)))
+                            self.reset == "subtract", np.int64(steps))
 
 
 @dataclass(frozen=True)
