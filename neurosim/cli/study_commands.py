@@ -30,26 +30,46 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from neurosim.studies.peer_benchmarks import bench_cuba
-
     if args.what == "convert":
         return _bench_convert(args)
     if args.what != "cuba":
         raise UserError(f"unknown benchmark {args.what!r}; available: cuba, convert")
+    return _bench_cuba(args)
+
+
+def _bench_cuba(args: argparse.Namespace) -> int:
+    import numba
+    import numpy as np
+
+    from neurosim.studies.peer_benchmarks import bench_cuba
+
     compare = None if args.compare == "none" else (args.compare or "brian2")
-    result = bench_cuba(args.neurons, args.duration, compare=compare, seed=args.seed,
-                        backend=args.backend)
+    if compare not in (None, "brian2"):
+        raise UserError(f"bench cuba compares with brian2 (or none), not {compare!r}")
+    dtype = np.dtype(getattr(args, "cuba_dtype", "float32"))
+    threads = min(getattr(args, "cuba_threads", 1), numba.config.NUMBA_NUM_THREADS)
+    old = numba.get_num_threads()
+    numba.set_num_threads(threads)  # Brian2 gets the same count (openmp_threads)
+    try:
+        result = bench_cuba(args.neurons, args.duration, compare=compare, seed=args.seed,
+                            backend=args.backend, threads=threads, dtype=dtype,
+                            repeats=getattr(args, "cuba_repeats", 5))
+    finally:
+        numba.set_num_threads(old)
     write_json(args, "bench_cuba.json", result)
     if args.json:
         print(json.dumps(result))
         return 0
     line = (f"CUBA {result['neurons']:,} neurons, {result['synapses']:,} synapses, "
-            f"{args.duration} s: neurosim {result['neurosim_s']:.3f} s "
+            f"{args.duration} s, {dtype.name}, {threads} thread(s), median of "
+            f"{result['neurosim_timing']['repeats']}: neurosim {result['neurosim_s']:.3f} s "
             f"({result['neurosim_rate_hz']:.2f} Hz)")
     if compare:
-        line += (f"; Brian2 {result['brian2_target']} {result['brian2_s']:.3f} s "
-                 f"({result['brian2_rate_hz']:.2f} Hz, {result['brian2_threads']} thread(s)) "
-                 f"-> speedup {result['speedup']:.1f}x")
+        line += (f"; Brian2's CUBA example, {result['brian2_target']} "
+                 f"{result['brian2_s']:.3f} s ({result['brian2_rate_hz']:.2f} Hz; rates "
+                 f"{'agree' if result['rates_match'] else 'DIFFER'} within "
+                 f"{result['rate_tolerance']:.0%}) -> Brian2 / neurosim "
+                 f"{result['speedup']:.2f}x")
     print(line)
     return 0
 
@@ -125,8 +145,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     else:
         for r in results:
             detail = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                               for k, v in r.items() if k not in ("name", "passed"))
+                               for k, v in r.items()
+                               if k not in ("name", "passed", "diagnosis", "cause",
+                                            "first_difference"))
             print(f"{'PASS' if r['passed'] else 'FAIL'} {r['name']}: {detail}")
+            first = r.get("first_difference")
+            if first:
+                print(f"  first differing spike: step {first['step']}, neuron "
+                      f"{first['neuron']} (spikes only in {first['spiked_in']}; "
+                      f"{first['same_spikes_before']} identical spikes before)")
+            if r.get("cause"):
+                print(f"  cause: {r['cause']}")
     return 0 if ok else 1
 
 
@@ -149,6 +178,13 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compare", choices=["brian2", "snntorch", "spikingjelly", "none"],
                    default=None, help="peer (default: brian2 for cuba, snntorch for convert; "
                    "convert: the native snnTorch model or SpikingJelly's own conversion)")
+    p.add_argument("--cuba-dtype", choices=["float32", "float64"], default="float32",
+                   help="cuba: precision of both sides (default float32)")
+    p.add_argument("--cuba-threads", type=positive_int, default=1,
+                   help="cuba: threads of both sides (neurosim's Numba threads, Brian2's "
+                        "openmp_threads; default 1)")
+    p.add_argument("--cuba-repeats", type=positive_int, default=5,
+                   help="cuba: timed runs per side after one warm-up; medians (default 5)")
     add_model_options(p, required=False)
     p.add_argument("--timesteps", type=positive_int, default=32)
     p.add_argument("--batch", type=positive_int, default=256)
