@@ -37,7 +37,7 @@ also accumulates the per-neuron spike counts that the check compares), then ``--
 calls, median and spread; 1 thread vs 1 thread and all cores vs all cores. Neuron updates per
 second = ``N * T / median time``.
 
-Run (full: 1e4, 1e5, 1e6 neurons, leaky rows at 2e4; about 6 minutes on an idle 2-core
+Run (full: 1e4, 1e5, 1e6 neurons, leaky rows at 2e4; about 5 minutes on an idle 2-core
 machine)::
 
     .venv/bin/python benchmarks/bench_lif.py
@@ -431,8 +431,13 @@ def render(result: dict[str, Any]) -> str:
             f"{row['firing']['spike_fraction']:.2%} "
             f"({row['firing']['neurons_fired_fraction']:.0%}) | {_check_text(row)} |"
             + (f" {_rate(sides.get('kernel'), updates)} |" if kernel else ""))
+    blocks = sorted({(row["neurons"], row["block_steps"]) for row in result["rows"]})
     lines += [
         "",
+        "Input: one block of K steps per size, cycled, the same array on every side (K = "
+        + ", ".join(f"{k} at {n:,}" for n, k in blocks) + " neurons); it is read from "
+        "memory every step on every side, so the CPU sides are bound by memory bandwidth at "
+        "large sizes. "
         "Neurons: " + "; ".join(f"{m}: {MODEL_TEXT[m]}" for m in MODELS) + ". Spikes: "
         "fraction of neuron-steps with a spike (fraction of neurons that fired at least once). "
         f"All checks passed: {'yes' if result['checks_passed'] else '**no**'}.",
