@@ -47,13 +47,39 @@ def build(name: str) -> nn.Module:
 
 def load_pretrained(name: str) -> nn.Module:
     """The shipped checkpoint of ``name`` in eval mode."""
-    model = build(name)
     path = models_dir() / f"{name}.pt"
-    if not path.exists():
+    if name in MODELS and not path.exists():
         raise FileNotFoundError(f"no checkpoint {path}; make it with: python models/train.py "
                                 f"{name}")
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return load_checkpoint(name, path)
+
+
+def load_checkpoint(name: str, path: str | Path) -> nn.Module:
+    """The architecture ``name`` with the state dict in the file ``path``, in eval mode. A
+    missing, unreadable or mismatching file is a ``FileNotFoundError`` or ``ValueError`` naming
+    it."""
+    model = build(name)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint file {str(path)!r}")
+    state = _torch_load(path, weights_only=True)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ValueError(f"{path} does not hold the weights of {name}: {first}") from exc
     return model.eval()
+
+
+def _torch_load(path: Path, *, weights_only: bool):
+    """``torch.load`` whose failures (a corrupt or foreign file) are one-line ValueErrors."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=weights_only)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pickle, zip and torch errors alike
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"cannot read {path} as a PyTorch file: {first}") from exc
 
 
 def load_model(spec: str, *, weights: str | None = None, args_json: str | None = None,
@@ -71,9 +97,12 @@ def load_model(spec: str, *, weights: str | None = None, args_json: str | None =
     import json
 
     path = Path(spec)
-    if spec in MODELS or (path.suffix == ".pt" and path.stem in MODELS and weights is None
-                          and not trust_pickle):
-        return load_pretrained(path.stem if path.suffix else spec)
+    if spec in MODELS and not path.exists():
+        # a shipped architecture: its own weights, or the state dict given with --weights
+        return load_pretrained(spec) if weights is None else load_checkpoint(spec, weights)
+    if path.suffix == ".pt" and path.stem in MODELS and weights is None and not trust_pickle:
+        # a checkpoint of a shipped architecture: the file given, never the shipped one
+        return load_checkpoint(path.stem, path)
     if ":" in spec and not path.exists():
         module_name, _, class_name = spec.partition(":")
         try:
@@ -90,21 +119,31 @@ def load_model(spec: str, *, weights: str | None = None, args_json: str | None =
                 from exc
         if not isinstance(model, nn.Module):
             raise ValueError(f"{spec} did not build a torch.nn.Module")
-        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        state = _torch_load(Path(weights), weights_only=True)
+        try:
+            model.load_state_dict(state)
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ValueError(f"{weights} does not hold the weights of {spec}: {first}") \
+                from exc
         return model.eval()
     if not path.exists():
         raise FileNotFoundError(f"no model {spec!r}: give a shipped name ({', '.join(MODELS)}), "
                                 "a module:Class with --weights, a .pt2 export or a pickled "
                                 "module")
     if path.suffix == ".pt2":
-        program = torch.export.load(str(path))
+        try:
+            program = torch.export.load(str(path))
+        except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ValueError(f"cannot read {path} as a torch.export program: {first}") from exc
         module = program.module()
         module.exported_program = program  # convert() translates the program itself
         return module
     if not trust_pickle:
         raise ValueError(f"{spec} is not a shipped checkpoint; if it is a whole pickled module "
                          "you trust, pass --trust-pickle")
-    model = torch.load(path, map_location="cpu", weights_only=False)
+    model = _torch_load(path, weights_only=False)
     if not isinstance(model, nn.Module):
         raise ValueError(f"{spec} does not hold a torch.nn.Module")
     return model.eval()

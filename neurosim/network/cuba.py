@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from neurosim.checks import check_scalar
+from neurosim.network.memory import BYTES_PER_SYNAPSE, check_fits
 from neurosim.network.monitors import RateMonitor, SpikeMonitor
 from neurosim.network.network import Network
-from neurosim.network.populations import Population
+from neurosim.network.populations import BYTES_PER_UNIT, Population
 from neurosim.network.projections import connect_fixed_probability
 from neurosim.neurons.lif import LIFParams
 
@@ -36,6 +37,8 @@ def build_cuba(n: int = 4000, *, seed: int = 0, dtype: Any = np.float32, backend
     n = check_scalar("n", n, positive=True, integer=True)
     if n < 10:
         raise ValueError(f"n must be at least 10 for an 80/20 split, got {n}")
+    check_fits(n * (BYTES_PER_UNIT + SYNAPSES_PER_NEURON * BYTES_PER_SYNAPSE),
+               f"the CUBA network of {n:,} neurons")
     rng = np.random.default_rng(seed)
     n_exc = int(round(0.8 * n))
     v0 = rng.uniform(CUBA_PARAMS.v_reset, CUBA_PARAMS.v_th, n)

@@ -23,14 +23,21 @@ from typing import Any
 import numpy as np
 
 from neurosim.checks import check_array, check_scalar
+from neurosim.network.memory import check_fits
 from neurosim.neurons.lif import LIFParams
 
 _MIX_STEP = np.uint64(0x9E3779B97F4A7C15)
 _MIX_INDEX = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
+#: Bytes per neuron or source that a network holds whatever its synapses (state, inputs,
+#: ring-buffer slots, flags), for refusing absurd sizes before anything is allocated.
+BYTES_PER_UNIT = 64
+
+
 def _count(name: str, n: Any) -> int:
     n = check_scalar(name, n, positive=True, integer=True)
+    check_fits(n * BYTES_PER_UNIT, f"a group of {n:,} neurons or sources")
     return n
 
 
