@@ -155,3 +155,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def render(result: dict) -> str:
+    """The README's table (``benchmarks/make_tables.py``)."""
+    return to_markdown(result)

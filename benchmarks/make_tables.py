@@ -7,7 +7,8 @@ The README marks each generated block with a pair of comments::
     <!-- /table -->
 
 For each block this script imports ``benchmarks/<script>``, loads ``benchmarks/results/<json>``
-and replaces the block's body with ``script.render(result)``. ``--check`` changes nothing and
+and replaces the block's body with ``script.render(result)`` (or ``script.<name>(result)`` for
+a block marked ``<!-- table: script.py result.json name -->``). ``--check`` changes nothing and
 fails when a block differs from what the results file gives (a test runs it), so no figure in
 the README can drift from its results file.
 
@@ -24,10 +25,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BLOCK = re.compile(r"(<!-- table: (\S+) (\S+) -->\n)(.*?)(<!-- /table -->)", re.S)
+BLOCK = re.compile(r"(<!-- table: (\S+) (\S+)(?: (\w+))? -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
-def _render(script: str, result_file: str) -> str:
+def _render(script: str, result_file: str, function: str | None = None) -> str:
     path = HERE / script
     spec = importlib.util.spec_from_file_location(f"_bench_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
@@ -37,7 +38,7 @@ def _render(script: str, result_file: str) -> str:
     finally:
         sys.path.remove(str(HERE))
     result = json.loads((HERE / "results" / result_file).read_text())
-    text = module.render(result).rstrip("\n") + "\n"
+    text = getattr(module, function or "render")(result).rstrip("\n") + "\n"
     return text
 
 
@@ -47,7 +48,8 @@ def regenerate(readme_text: str) -> tuple[str, list[str]]:
 
     def replace(match: re.Match) -> str:
         names.append(f"{match.group(2)} {match.group(3)}")
-        return match.group(1) + _render(match.group(2), match.group(3)) + match.group(5)
+        return (match.group(1) + _render(match.group(2), match.group(3), match.group(4))
+                + match.group(6))
 
     return BLOCK.sub(replace, readme_text), names
 

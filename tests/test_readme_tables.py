@@ -25,7 +25,7 @@ def test_check_fails_on_a_hand_edited_table(tmp_path):
     blocks = list(mt.BLOCK.finditer(readme))
     if not blocks:
         return
-    body_start = blocks[0].start(4)
+    body_start = blocks[0].start(5)
     edited = readme[:body_start] + "| 9.9x |\n" + readme[body_start:]
     path = tmp_path / "README.md"
     path.write_text(edited)

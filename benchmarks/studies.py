@@ -1,0 +1,96 @@
+"""The README's study figures, regenerated: the demo's output, hybrid conversion on MNIST and
+the transfer study. Each writes its results under ``benchmarks/results/`` and the README's
+blocks are rendered from them by ``benchmarks/make_tables.py``.
+
+    python benchmarks/studies.py demo       # neurosim demo; its output and demo.json
+    python benchmarks/studies.py hybrid     # neurosim convert --hybrid-steps 4 on MNIST
+    python benchmarks/studies.py transfer   # neurosim transfer (quick mode, 3 seeds)
+
+Every choice in these programs is fixed in advance or made on training data; the test sets are
+used once, to report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from common import RESULTS, environment  # noqa: E402
+
+HYBRID_CMD = ["convert", "--model", "mnist_cnn", "--timesteps", "4,8,16,32", "--hybrid-steps",
+              "4", "--hybrid-train", "10000"]
+
+
+def _neurosim(*argv: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "neurosim", *argv]
+    print("$ neurosim " + " ".join(argv), flush=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent)
+    if out.returncode:
+        raise SystemExit(f"neurosim {argv[0]} failed:\n{out.stderr}")
+    return out
+
+
+def run_demo() -> None:
+    out_dir = RESULTS / "demo"
+    out = _neurosim("demo", "--out", str(out_dir))
+    demo = json.loads((out_dir / "demo.json").read_text())
+    payload = {"environment": environment(command="neurosim demo"), "stdout": out.stdout,
+               "demo": demo}
+    (RESULTS / "demo.json").write_text(json.dumps(payload, indent=2) + "\n")
+    print(out.stdout)
+
+
+def run_hybrid() -> None:
+    out_dir = RESULTS / "hybrid_mnist"
+    _neurosim(*HYBRID_CMD, "--out", str(out_dir), "--json")
+    result = json.loads((out_dir / "convert.json").read_text())
+    result["environment"] = environment(command="neurosim " + " ".join(HYBRID_CMD))
+    (out_dir / "convert.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+def run_transfer() -> None:
+    _neurosim("transfer", "--out", str(RESULTS / "transfer"))
+
+
+def render_demo(result: dict) -> str:
+    """The demo's printed output, as it came out of the recorded run."""
+    return "```\n" + result["stdout"].rstrip("\n") + "\n```"
+
+
+def render_hybrid(result: dict) -> str:
+    steps = sorted(result["snn_accuracy"], key=int)
+    hybrid = result["hybrid"]
+    head = "| network | " + " | ".join(f"T={t}" for t in steps) + " |"
+    lines = [f"MNIST test set ({result['samples']:,} images), `{result['model']}`, ANN "
+             f"{100 * result['ann_accuracy']:.2f}%; conversion options "
+             f"{json.dumps(result['options'])}; hybrid: {hybrid['epochs']} epoch on "
+             f"{hybrid['train_images']:,} training images at T = {hybrid['timesteps']}, lr "
+             f"{hybrid['lr']:g}, {hybrid['seconds']:.0f} s.", "", head,
+             "|---|" + "---:|" * len(steps)]
+    for name, acc, agree in (("converted SNN", result["snn_accuracy"], result["agreement"]),
+                             ("hybrid SNN", hybrid["snn_accuracy"], hybrid["agreement"])):
+        lines.append(f"| {name} | " + " | ".join(
+            f"{100 * acc[t]:.2f}% (agree {100 * agree[t]:.1f}%)" for t in steps) + " |")
+    return "\n".join(lines)
+
+
+def render_transfer(result: dict) -> str:
+    from neurosim.studies.transfer import to_markdown
+
+    return to_markdown(result)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("study", choices=["demo", "hybrid", "transfer"])
+    args = parser.parse_args()
+    {"demo": run_demo, "hybrid": run_hybrid, "transfer": run_transfer}[args.study]()
+
+
+if __name__ == "__main__":
+    main()
