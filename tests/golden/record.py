@@ -15,9 +15,11 @@ HERE = Path(__file__).parent
 CONVERT_STEPS = (4, 8, 16, 32, 64)
 CONVERT_IMAGES = 64
 CONVERT_VARIANTS = {
-    "default": {},
+    # the defaults when recorded; explicit since the validated default became 99 (issue 11)
+    "default": {"normalization": 99.99, "granularity": "channel"},
     "lif_zero_poisson_count": {"neuron": "lif", "reset": "value", "encoding": "poisson",
-                               "decoding": "count", "granularity": "layer"},
+                               "decoding": "count", "granularity": "layer",
+                               "normalization": 99.99},
 }
 
 
