@@ -29,10 +29,11 @@ predicts (the trace and BatchNorm folding change nothing), calibration and valid
 are disjoint, the chosen options equal ``ConversionOptions``'s defaults.
 
 Writes ``benchmarks/results/accuracy.json``.
-Run: ``.venv/bin/python benchmarks/bench_accuracy.py`` (about 4-5 minutes on an idle 2-core
-machine); ``--quick``: the digits models only (validation carved from the digits training set, two
-candidate options), to check the script works; ``--selection-only``: the validation grid and the
-choice, without reading a test image.
+Run: ``.venv/bin/python benchmarks/bench_accuracy.py`` (estimated 4-6 minutes on an idle 2-core
+machine: the grid is 20 conversions and 2,000-image simulations of 32 steps, the report one
+10,000-image simulation of 64 steps per MNIST model). ``--quick``: the digits models only
+(validation carved from the digits training set, two candidate options), to check the script
+works; ``--selection-only``: the validation grid and the choice, without reading a test image.
 """
 
 from __future__ import annotations
@@ -168,8 +169,11 @@ def select_defaults(model_names: list[str], *, val_images: int, seed: int,
                           per_model[m]["options"][key]["accuracy"].values())))
                           for m in per_model}})
     chosen = choose(table)
+    others = [r["correct"] for r in table if r is not chosen]
     return {"steps": list(steps), "models": per_model, "table": table,
-            "chosen": chosen["options"], "rule": "most correct validation predictions summed "
+            "chosen": chosen["options"],
+            "margin": {"correct": chosen["correct"] - max(others, default=chosen["correct"]),
+                       "of": chosen["total"]}, "rule": "most correct validation predictions summed "
             "over models and T; ties to the simpler option (layer before channel, then max, "
             "99.999, 99.99, 99.9, 99)"}
 
@@ -250,8 +254,8 @@ def run(*, quick: bool, seed: int, val_images: int, thread_count: int,
     defaults = {f.name: f.default for f in fields(ConversionOptions)}
     current = {k: defaults[k] for k in chosen}
     checks = {
-        "graph_equals_torch": bool(reports) and all(
-            r["check_graph_equals_torch"]["ok"] for r in reports.values()),
+        "graph_equals_torch": all(r["check_graph_equals_torch"]["ok"]
+                                  for r in reports.values()) if reports else None,
         "calibration_validation_disjoint": True,  # asserted in select_defaults
         "test_set_used_in_selection": False,
         "chosen_equals_library_defaults": current == chosen,
@@ -277,6 +281,13 @@ def render(result: dict) -> str:
     """The README's accuracy tables: shipped models, conversion at T = 4..64, agreement, and
     the validation grid that chose the defaults."""
     tests = result["test"]
+    lines = _test_tables(result) if tests else ["(selection only: no test images read)"]
+    lines += _selection_table(result)
+    return "\n".join(lines) + "\n"
+
+
+def _test_tables(result: dict) -> list[str]:
+    tests = result["test"]
     chosen = result["chosen_options"]
     steps = list(next(iter(tests.values()))["snn"])
     lines = [f"Test accuracy in % with 95% Wilson intervals; conversion options chosen on "
@@ -298,10 +309,17 @@ def render(result: dict) -> str:
               "|---|" + "---:|" * len(steps)]
     for name, r in tests.items():
         lines.append(f"| `{name}` | " + " | ".join(_ci(r["agreement"][t]) for t in steps) + " |")
+    return lines
+
+
+def _selection_table(result: dict) -> list[str]:
+    chosen = result["chosen_options"]
     sel = result["selection"]
     models = list(sel["models"])
-    sizes = ", ".join(f"{sel['models'][m]['validation_samples']:,} ({m})" for m in models)
-    lines += ["", f"Validation accuracy in %, mean over T = "
+    ann = {m: next(iter(sel["models"][m]["options"].values()))["ann_accuracy"] for m in models}
+    sizes = ", ".join(f"{sel['models'][m]['validation_samples']:,} ({m}, ANN "
+                      f"{ann[m] * 100:.2f}%)" for m in models)
+    lines = ["", f"Validation accuracy in %, mean over T = "
               f"{', '.join(str(t) for t in sel['steps'])} (validation images held out from "
               f"calibration, from the training set: {sizes}); rule: {sel['rule']}:", "",
               "| normalisation | granularity | " + " | ".join(f"`{m}`" for m in models)
@@ -311,13 +329,17 @@ def render(result: dict) -> str:
         lines.append(f"| {row['options']['normalization']} | {row['options']['granularity']} | "
                      + " | ".join(f"{row['per_model'][m] * 100:.2f}" for m in models)
                      + f" | {row['mean_accuracy'] * 100:.3f} | {mark} |")
+    margin = sel["margin"]
+    lines += ["", f"The chosen option leads the next by {margin['correct']} correct prediction(s) "
+              f"of {margin['of']:,} (validation images and T together)."]
     checks = result["checks"]
+    graph = {True: "yes", False: "NO", None: "not run"}[checks["graph_equals_torch"]]
     lines += ["", f"Checks: converted ANN graph predicts as the PyTorch model: "
-              f"{'yes' if checks['graph_equals_torch'] else 'NO'}; test set used in the "
+              f"{graph}; test set used in the "
               f"selection: {'YES' if checks['test_set_used_in_selection'] else 'no'}; chosen "
               f"options are the library defaults: "
               f"{'yes' if checks['chosen_equals_library_defaults'] else 'NO'}."]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
