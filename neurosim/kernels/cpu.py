@@ -78,6 +78,11 @@ def perceptron_scores(x, weights, bias, scores_out):
             scores_out[s, k] = acc
 
 
+#: How many samples ahead the one-vs-rest kernel reads a sample's entries (its rows are visited
+#: in a shuffled order, which the hardware prefetcher cannot guess).
+PERCEPTRON_READ_AHEAD = 2
+
+
 @njit(**NJIT_PARALLEL_OPTIONS)
 def perceptron_nonzeros(x):
     """The nonzero entries of ``x`` (samples, features), row by row (CSR): ``(indptr (samples +
@@ -131,12 +136,17 @@ def perceptron_ovr_units(lo, hi, indptr, features, values, targets, weights, bia
     errors = np.zeros(n_units, np.int64)
     n_active = n_units
     count = 1.0
+    ahead = 0.0  # reads of a later sample's entries, so that they are in cache when needed
     for e in range(n_epochs):
         if n_active == 0:
             break
         errors[:] = 0
         for pos in range(n_samples):
             s = order[e, pos]
+            if pos + PERCEPTRON_READ_AHEAD < n_samples:
+                later = order[e, pos + PERCEPTRON_READ_AHEAD]
+                for p in range(indptr[later], indptr[later + 1], 16):
+                    ahead += values[p] + features[p]
             partial[:, :] = 0.0
             for p in range(indptr[s], indptr[s + 1]):
                 f = features[p]
@@ -177,16 +187,19 @@ def perceptron_ovr_units(lo, hi, indptr, features, values, targets, weights, bia
         for f in range(n_features):
             weights[lo + u, f] = w_t[f, u]
             w_sum[lo + u, f] = s_t[f, u]
+    return ahead
 
 
 @njit(**NJIT_PARALLEL_OPTIONS)
 def _perceptron_ovr_groups(n_groups, indptr, features, values, targets, weights, bias, w_sum,
                            b_sum, order, lr, errors_out, counts_out):
     n_units = weights.shape[0]
+    ahead = np.zeros(n_groups)
     for g in prange(n_groups):
-        perceptron_ovr_units(g * n_units // n_groups, (g + 1) * n_units // n_groups, indptr,
-                             features, values, targets, weights, bias, w_sum, b_sum, order, lr,
-                             errors_out, counts_out)
+        ahead[g] = perceptron_ovr_units(g * n_units // n_groups, (g + 1) * n_units // n_groups,
+                                        indptr, features, values, targets, weights, bias, w_sum,
+                                        b_sum, order, lr, errors_out, counts_out)
+    return ahead.sum()
 
 
 def perceptron_train_ovr(x, targets, weights, bias, w_sum, b_sum, order, lr, errors_out,
