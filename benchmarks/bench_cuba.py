@@ -37,6 +37,7 @@ there: a second run then skips compilation), ``--quick`` (2,000 and 8,000 neuron
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -167,9 +168,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rows": rows, "checks_passed": all(r["check"]["passed"] for r in rows),
         "total_wall_s": time.perf_counter() - t_start,
     }
-    common.write_result(args.out, result, dtypes=dtypes, repeats=args.repeats,
-                        threads=thread_counts, sizes=sizes, duration_s=duration,
-                        quick=args.quick)
+    path = common.write_result(args.out, result, dtypes=dtypes, repeats=args.repeats,
+                               threads=thread_counts, sizes=sizes, duration_s=duration,
+                               quick=args.quick)
+    result = json.loads(path.read_text())  # with the environment, as render() reads it
     print(render(result))
     if not result["checks_passed"]:
         print("a rate check FAILED (see the table)", file=sys.stderr)

@@ -164,7 +164,7 @@ def layers_network(n1: int = 400, n2: int = 200, n_inputs: int = 200,
     src = _input_spikes(n_inputs, 15.0, duration_s, seed)
     l1 = nw.Population(n1, lif, tau_exc_s=0.004, tau_inh_s=0.01, name="layer1",
                        i_bias=rng.uniform(0.0, 10.0, n1), v0=rng.uniform(-70.0, -55.0, n1))
-    l2 = nw.Population(n2, lif, tau_exc_s=0.006, tau_inh_s=0.012, name="layer2",
+    l2 = nw.Population(n2, lif, tau_exc_s=0.004, tau_inh_s=0.01, name="layer2",
                        i_bias=rng.uniform(0.0, 8.0, n2))
     projections = [
         nw.connect_fixed_probability(src, l1, 0.15, 2.5, target="exc", seed=seed + 1,
