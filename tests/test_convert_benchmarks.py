@@ -114,3 +114,55 @@ def test_cli_names_a_missing_peer_in_one_line(capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 2 and "spikingjelly is not installed" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("subtract", [True, False])
+@pytest.mark.parametrize("constant", [True, False])
+def test_fused_if_maxpool_path_equals_the_shared_rule_bit_for_bit(subtract, constant):
+    """The CPU kernel's IF path (vectorising loops) against the rule the CUDA kernel runs,
+    on 32-channel maps with ragged edges, over two calls that carry the state."""
+    from numba import njit
+
+    from neurosim.kernels import cpu
+
+    @njit
+    def rule(currents, inv, scale, kh, kw, v, gain, subtract, counts, best, fired, out, oc):
+        batch, height, width, n_channels = v.shape
+        out_h, out_w = out.shape[2], out.shape[3]
+        dims = (height, width, out_h, out_w, kh, kw)
+        pixels = batch * height * width
+        fc = currents.reshape(currents.shape[0], pixels, n_channels)
+        fo = out.reshape(out.shape[0], batch * out_h * out_w, n_channels)
+        for item in range(batch * out_h):
+            cpu._spiking_maxpool_row(item, dims, fc, inv, scale, v.reshape(pixels, n_channels),
+                                     gain, gain, gain, False, subtract,
+                                     counts.reshape(pixels, n_channels), best, fired, fo,
+                                     oc.reshape(batch * out_h * out_w, n_channels))
+
+    rng = np.random.default_rng(3)
+    steps, b, h, w, c = 9, 3, 11, 9, 32
+    scale = rng.uniform(0.5, 2.0, c).astype(np.float32)
+    currents = (rng.uniform(-0.3, 1.2, (1 if constant else steps, b, h, w, c))
+                * scale).astype(np.float32)
+    ho, wo = h // 2, w // 2
+    results = []
+    for fn in (cpu.spiking_maxpool, None):
+        v = np.full((b, h, w, c), 0.5, np.float32)
+        counts = np.zeros((b, h, w, c), np.int32)
+        out_counts = np.zeros((b, ho, wo, c), np.int32)
+        outs = []
+        for lo, hi in ((0, 4), (4, steps)):
+            out = np.empty((hi - lo, b, ho, wo, c), np.float32)
+            rows = currents if constant else np.ascontiguousarray(currents[lo:hi])
+            best, fired = np.zeros((b * ho, c), np.int32), np.zeros((b * ho, c), np.uint8)
+            args = (rows, np.float32(1) / scale, scale, np.int64(2), np.int64(2), v)
+            if fn is None:
+                rule(*args, np.float32(1), subtract, counts, best, fired, out, out_counts)
+            else:
+                fn(*args, np.float32(1), np.float32(1), np.float32(1), False, subtract, counts,
+                   best, fired, out, out_counts)
+            outs.append(out)
+        results.append((np.concatenate(outs), v, counts, out_counts))
+    assert 0 < (results[0][0] != 0).mean() < 0.9
+    for new, reference in zip(*results):
+        np.testing.assert_array_equal(new, reference)
