@@ -24,8 +24,9 @@ cores, one untimed warm-up (Numba compilation, PyTorch first calls) and the medi
 kernels and snnTorch's spikes (``.float()``) are float32.
 
 Writes ``benchmarks/results/convert_speed.json``.
-Run: ``.venv/bin/python benchmarks/bench_convert.py`` (about 4-5 minutes on an idle 2-core
-machine; ``--quick`` for a check of the script).
+Run: ``.venv/bin/python benchmarks/bench_convert.py`` (about 5 minutes on an idle 2-core
+machine; ``--quick`` for a check of the script). Needs snnTorch and SpikingJelly
+(``pip install -c constraints.txt -e ".[bench]"``; ``--peers snntorch`` without the latter).
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ PEER_NAMES = {"snntorch": "snnTorch", "spikingjelly": "SpikingJelly", "ann": "AN
 def _rate(m: dict[str, Any], batch: int) -> str:
     return (f"{batch / m['median_s']:,.0f} ({batch / m['max_s']:,.0f}-"
             f"{batch / m['min_s']:,.0f})")
+
+
+def _recipe(options: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in options.items())
 
 
 def render(result: dict) -> str:
@@ -79,8 +84,8 @@ def render(result: dict) -> str:
             f"{c['snntorch_accuracy']:.2%}, ANN {c['ann_accuracy']:.2%}.")
     if "spikingjelly" in checks:
         c = checks["spikingjelly"]
-        parts = [f"{name} recipe {v['recipe']} accuracy {v['accuracy']:.2%}, agrees with "
-                 f"neurosim on {v['agreement_with_neurosim']:.1%}"
+        parts = [f"{name} recipe ({_recipe(v['recipe'])}) accuracy {v['accuracy']:.2%}, "
+                 f"agrees with neurosim on {v['agreement_with_neurosim']:.1%}"
                  for name, v in c["recipes"].items()]
         lines.append(f"Check, SpikingJelly ({c['images']} images; its own thresholds, so "
                      f"predictions not spike counts): {'; '.join(parts)} (neurosim "
