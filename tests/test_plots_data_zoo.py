@@ -65,13 +65,16 @@ def test_mnist_from_idx_folder(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["digits_mlp", "digits_cnn"])
-def test_bundled_digits_models_convert_within_half_a_point_at_t32(name):
+def test_bundled_digits_models_convert_within_a_point_at_t32(name):
+    # with the validated default (99th percentile, chosen on MNIST validation images by
+    # benchmarks/bench_accuracy.py) digits_mlp loses 2 of 360 images at T = 32 (0.56 points;
+    # 99.99, the default before, lost at most 1): the bound is 3 images
     data = load("digits", flat=False)
     model = zoo.load_pretrained(name)
     snn = convert(model, torch.from_numpy(data.x_train))
     result = snn.evaluate(data.x_test, data.y_test, timesteps=[32])
     assert result["ann_accuracy"] > 0.97
-    assert abs(result["snn_accuracy"][32] - result["ann_accuracy"]) <= 0.005 + 1e-9
+    assert abs(result["snn_accuracy"][32] - result["ann_accuracy"]) <= 0.01 + 1e-9
 
 
 def test_model_specs(tmp_path):

@@ -129,7 +129,7 @@ def add_convert(sub: argparse._SubParsersAction) -> None:
                     _cmd_convert)
     add_model_options(p, required=True)
     p.add_argument("--timesteps", default="8,16,32,64", help="comma-separated T values")
-    p.add_argument("--normalization", default="99.99", help="'max' or a percentile")
+    p.add_argument("--normalization", default="99", help="'max' or a percentile")
     p.add_argument("--granularity", choices=["layer", "channel"], default="channel")
     p.add_argument("--neuron", choices=["if", "lif"], default="if")
     p.add_argument("--reset", choices=["subtract", "value", "zero"], default="subtract",

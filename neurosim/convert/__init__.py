@@ -34,7 +34,7 @@ def convert(model: torch.nn.Module, calibration_data: Any, **options: Any) -> Sp
     calibration_data : tensor, array or DataLoader
         Inputs (a few hundred to a few thousand) used to set the thresholds.
     **options
-        ``normalization`` ("max" or a percentile, default 99.99), ``granularity``
+        ``normalization`` ("max" or a percentile, default 99), ``granularity``
         ("channel", the default, or "layer"), ``neuron`` ("if" or "lif"), ``reset``
         ("subtract" the threshold, or "value": set to the reset potential 0; "zero" is a
         deprecated alias of "value"), ``encoding`` ("constant" current or "poisson"),
