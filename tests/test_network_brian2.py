@@ -34,7 +34,7 @@ def test_feedforward_network_identical_spikes():
 
 def test_feedforward_layers_identical_spikes():
     result = brian2_crosscheck.check_feedforward_layers(duration_s=0.2)
-    assert result["neurosim_spikes"] > 100
+    assert result["neurosim_spikes"] > 400  # layer 2 fires only when layer 1 drives it
     assert result["identical"] and result["passed"], result
 
 

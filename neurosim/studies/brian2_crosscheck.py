@@ -117,10 +117,10 @@ def check_lif_population(n: int = 200, steps: int = 3000, seed: int = 7) -> dict
         b2 = _brian2_numpy()
         model = to_brian2(net, steps * DT_S)
         model.network.run(steps * DT_S * b2.second)
-        s, i = model.spike_steps(pop)
-        theirs |= _spike_set(s, i + k * n)
-        s, i = np.nonzero(spikes)
-        ours |= _spike_set(s, i + k * n)
+        b2_steps, b2_idx = model.spike_steps(pop)  # (no local named i: Brian2 reads locals)
+        theirs |= _spike_set(b2_steps, b2_idx + k * n)
+        ns_steps, ns_idx = np.nonzero(spikes)
+        ours |= _spike_set(ns_steps, ns_idx + k * n)
     return _compare("lif_population", ours, theirs, neurons=2 * n, steps=steps)
 
 
@@ -165,13 +165,13 @@ def layers_network(n1: int = 400, n2: int = 200, n_inputs: int = 200,
     l1 = nw.Population(n1, lif, tau_exc_s=0.004, tau_inh_s=0.01, name="layer1",
                        i_bias=rng.uniform(0.0, 10.0, n1), v0=rng.uniform(-70.0, -55.0, n1))
     l2 = nw.Population(n2, lif, tau_exc_s=0.004, tau_inh_s=0.01, name="layer2",
-                       i_bias=rng.uniform(0.0, 8.0, n2))
+                       i_bias=rng.uniform(8.0, 13.0, n2))
     projections = [
         nw.connect_fixed_probability(src, l1, 0.15, 2.5, target="exc", seed=seed + 1,
                                      delay_steps=2),
         nw.connect_fixed_indegree(src, l1, 5, -1.5, target="inh", seed=seed + 2,
                                   delay_steps=rng.integers(0, 30, n1 * 5)),
-        nw.connect_fixed_probability(l1, l2, 0.1, lambda r, k: r.uniform(1.0, 4.0, k),
+        nw.connect_fixed_probability(l1, l2, 0.1, lambda r, k: r.uniform(3.0, 8.0, k),
                                      target="exc", seed=seed + 3, delay_steps=10),
         nw.connect_fixed_indegree(l1, l2, 8, -2.0, target="inh", seed=seed + 4,
                                   delay_steps=rng.integers(0, 20, n2 * 8)),
