@@ -17,15 +17,16 @@ What runs, for each size, dtype and thread count (1 vs 1, all cores vs all cores
   run time (``device._last_run_time``): code generation and compilation excluded; the first
   run of the binary is the warm-up, then the same binary is re-executed ``--repeats`` times
   (``device.run``, no recompilation). Each configuration runs in a fresh subprocess (Brian2's
-  device is global state); the project folder of a (dtype, threads) pair is reused across
-  sizes, so ``make`` recompiles only the files that change (compilation is not timed anyway).
+  device is global state), in its own project folder (with ``--brian2-dir`` the folders are
+  kept, and a rerun finds its binaries compiled).
 
 Check in the run: the mean rates must agree within ``CUBA_RATE_TOLERANCE`` (10%; the network is
 chaotic, so the two runs share connectivity and initial state but not every spike once a
 threshold decision differs by rounding); the spike counts are recorded as well.
 
-Writes ``benchmarks/results/cuba.json``. Run (full, about 5-6 minutes on an idle 2-core
-machine, most of it Brian2's four C++ compilations)::
+Writes ``benchmarks/results/cuba.json``. Run (full, an estimated 6-8 minutes on an idle 2-core
+machine, about half of it Brian2's eight C++ compilations: every (size, dtype, threads) project
+is compiled in full, since the size and the thread count are constants in every source file)::
 
     .venv/bin/python benchmarks/bench_cuba.py
 
@@ -66,7 +67,7 @@ def compare(n: int, duration_s: float, dtype: str, threads: int, repeats: int, p
     with common.threads(threads) as used:
         row = bench_cuba(n, duration_s, compare="brian2", threads=used, dtype=np.dtype(dtype),
                          repeats=repeats, parts=parts, measure=common.measure,
-                         workdir=str(workdir / f"{dtype}_{used}threads"))
+                         workdir=str(workdir / f"n{n}_{dtype}_{used}threads"))
     keep = ("neurons", "synapses", "duration_s", "threads", "neurosim_rate_hz",
             "neurosim_cv_isi", "neurosim_spikes", "neurosim_compile_s", "brian2_rate_hz",
             "brian2_cv_isi", "brian2_spikes", "brian2_build_s", "brian2_target",
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parts = {n: cuba_parts(n, args.seed) for n in sizes}
         for dtype in dtypes:
             for threads in thread_counts:
-                for n in sizes:  # the same Brian2 project folder, size after size
+                for n in sizes:
                     row = compare(n, duration, dtype, threads, args.repeats, parts[n], workdir)
                     rows.append(row)
                     print(f"N={n:>7,} {dtype} {row['threads']} thr: neurosim "
