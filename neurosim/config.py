@@ -7,7 +7,8 @@ flip a spike between the CPU and CUDA backends, or between runs with different t
 Environment overrides (read once, at import):
 
 ``NEUROSIM_PARALLEL=0``   compile CPU kernels without ``parallel=True``
-``NEUROSIM_CACHE=0``      do not cache compiled CPU kernels on disk
+``NEUROSIM_JIT_CACHE=0``  do not cache compiled CPU kernels on disk (``NEUROSIM_CACHE`` is the
+                         data cache folder of :mod:`neurosim.datasets`, not a JIT switch)
 ``NEUROSIM_CUDA_TPB=64``  CUDA threads per block (tests use small blocks so several run)
 """
 
@@ -17,7 +18,7 @@ import os
 
 FASTMATH: bool = False
 PARALLEL: bool = os.environ.get("NEUROSIM_PARALLEL", "1") != "0"
-CACHE: bool = os.environ.get("NEUROSIM_CACHE", "1") != "0"
+CACHE: bool = os.environ.get("NEUROSIM_JIT_CACHE", "1") != "0"
 #: Neurons per work item of the CPU kernels whose time loop runs inside a neuron block: the
 #: block's state stays in L1/L2 cache across all time steps.
 CPU_NEURON_BLOCK: int = 2048
