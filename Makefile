@@ -28,8 +28,18 @@ test-cuda: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check neurosim tests benchmarks models
 
+# Every published figure: each benchmark writes benchmarks/results/*.json, then the README's
+# tables are regenerated from those files (see benchmarks/README.md for the rules).
 bench: $(STAMP)
-	$(PY) benchmarks/bench_neurons.py
+	$(PY) -m pip install -q -c constraints.txt -e ".[bench]"
+	$(PY) benchmarks/bench_lif.py
+	$(PY) benchmarks/bench_perceptron.py
+	$(PY) benchmarks/bench_cuba.py
+	$(PY) benchmarks/bench_convert.py
+	$(PY) benchmarks/bench_accuracy.py
+	$(PY) benchmarks/studies.py hybrid
+	$(PY) benchmarks/studies.py demo
+	$(PY) benchmarks/make_tables.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
