@@ -29,9 +29,10 @@ predicts (the trace and BatchNorm folding change nothing), calibration and valid
 are disjoint, the chosen options equal ``ConversionOptions``'s defaults.
 
 Writes ``benchmarks/results/accuracy.json``.
-Run: ``.venv/bin/python benchmarks/bench_accuracy.py`` (estimated 4-6 minutes on an idle 2-core
-machine: the grid is 20 conversions and 2,000-image simulations of 32 steps, the report one
-10,000-image simulation of 64 steps per MNIST model). ``--quick``: the digits models only
+Run: ``.venv/bin/python benchmarks/bench_accuracy.py`` (estimated 5-8 minutes on an idle 2-core
+machine, about 520 s of CPU time measured on a loaded one: the grid is 20 conversions and
+2,000-image simulations of 32 steps, about 300 s; the report one 10,000-image simulation of 64
+steps per MNIST model, about 210 s, most of it the CNN). ``--quick``: the digits models only
 (validation carved from the digits training set, two candidate options), to check the script
 works; ``--selection-only``: the validation grid and the choice, without reading a test image.
 """
