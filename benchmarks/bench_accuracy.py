@@ -1,8 +1,8 @@
 """Accuracy of converted networks, regenerable from a seed: conversion defaults chosen on a
 validation split, then the test set used once.
 
-The protocol, fixed before any number was looked at (``PROTOCOL`` below is written into the
-JSON file):
+The protocol, fixed before the validation grid was first run (``PROTOCOL`` below is written
+into the JSON file):
 
 1. **Calibration** (thresholds): the first 2,000 MNIST training images (the CLI's default
    ``--calibration``); for the 8x8 digits, the first 1,150 of the 1,437 training images (the
