@@ -14,8 +14,8 @@ ReLU, Linear) on one batch of MNIST test images, constant-current input, T steps
 - **SpikingJelly 2.0**: ``ann2snn.Converter(RateCodingRecipe(dataloader, mode="99.9%"))`` on the
   same ANN and the same calibration images, T steps with ``functional.reset_net`` as its
   ann2snn MNIST example (timed); its thresholds differ, so predictions and accuracy are
-  compared, also for the recipe closest to neurosim's (channel-wise 99.99th percentile, half
-  threshold start).
+  compared, also for the recipe closest to neurosim's (channel-wise, neurosim's default
+  percentile, half threshold start).
 - **ANN**: PyTorch inference of the trained model, for scale.
 
 Rules of ``benchmarks/README.md``: both sides under ``common.threads(n)`` for 1 thread and all

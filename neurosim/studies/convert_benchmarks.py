@@ -28,14 +28,21 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from neurosim.convert.options import ConversionOptions
 from neurosim.convert.snn import SpikingNetwork
 
+
 #: SpikingJelly recipes: the ann2snn example's robust normalisation (layer-wise 99.9th
-#: percentile), and the recipe closest to neurosim's conversion (channel-wise 99.99th
-#: percentile, potential starting at half the threshold).
+#: percentile), and the recipe closest to neurosim's conversion (channel-wise, neurosim's
+#: default percentile, potential starting at half the threshold).
+def _closest_mode() -> str:
+    norm = ConversionOptions().normalization
+    return "max" if norm == "max" else f"{norm}%"
+
+
 SPIKINGJELLY_RECIPES = {
     "example": {"mode": "99.9%"},
-    "closest": {"mode": "99.99%", "channel_wise": True, "half_threshold": True},
+    "closest": {"mode": _closest_mode(), "channel_wise": True, "half_threshold": True},
 }
 
 
