@@ -54,7 +54,11 @@ def run_hybrid() -> None:
 
 
 def run_transfer() -> None:
-    _neurosim("transfer", "--out", str(RESULTS / "transfer"))
+    out_dir = RESULTS / "transfer"
+    _neurosim("transfer", "--out", str(out_dir))
+    result = json.loads((out_dir / "transfer.json").read_text())
+    result["environment"] = environment(command="neurosim transfer")
+    (out_dir / "transfer.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
 def render_demo(result: dict) -> str:

@@ -214,7 +214,15 @@ def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
             bar.update(1)
     if bar is not None:
         bar.close()
-    return {"config": {**cfg, "shots": ["all" if k is None else k for k in cfg["shots"]]},
+    from dataclasses import asdict
+
+    from neurosim.convert import ConversionOptions
+
+    conversion = {k: v for k, v in asdict(ConversionOptions()).items()
+                  if k in ("normalization", "granularity", "neuron", "reset", "encoding",
+                           "decoding")}
+    return {"config": {**cfg, "shots": ["all" if k is None else k for k in cfg["shots"]],
+                       "conversion": conversion},
             "rows": rows, "table": summarize(rows, cfg["timesteps"]),
             "seconds": time.time() - start}
 
