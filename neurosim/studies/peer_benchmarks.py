@@ -298,43 +298,5 @@ def bench_cuba(n: int, duration_s: float, *, compare: str | None = "brian2", see
     return result
 
 
-def _best_time_s(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def bench_convert(model: Any, x: Any, calibration: Any, *, timesteps: int = 32,
-                  compare: str | None = "snntorch", repeats: int = 3) -> dict[str, Any]:
-    """Images per second of the converted network in neurosim, in snnTorch (``snn.Leaky``,
-    beta 1, reset by subtraction, ``nn.MaxPool2d`` on spikes, constant input, same T and batch,
-    a Python loop over steps as snnTorch runs) and of the ANN itself, on one batch ``x``."""
-    import torch
-
-    from neurosim.convert import convert
-
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    x = torch.as_tensor(x, dtype=torch.float32)
-    snn = convert(model, calibration)
-    snn.simulate(x[:4], timesteps)  # compile the kernels
-    ours_s = _best_time_s(lambda: snn.simulate(x, timesteps), repeats)
-    with torch.no_grad():
-        model.eval()
-        model(x[:4])
-        ann_s = _best_time_s(lambda: model(x), repeats)
-    result = {"batch": len(x), "timesteps": timesteps,
-              "neurosim_images_per_s": len(x) / ours_s, "ann_images_per_s": len(x) / ann_s,
-              "neurosim_s": ours_s, "ann_s": ann_s, "threads": torch.get_num_threads()}
-    if compare == "snntorch":
-        from neurosim.interop.snntorch import to_snntorch
-
-        peer = to_snntorch(snn, maxpool="plain")
-        with torch.no_grad():
-            peer(x[:4], 2)
-            theirs_s = _best_time_s(lambda: peer(x, timesteps), repeats)
-        result.update(snntorch_images_per_s=len(x) / theirs_s, snntorch_s=theirs_s,
-                      speedup=theirs_s / ours_s)
-    return result
+# The conversion benchmark (neurosim vs native snnTorch and SpikingJelly) lives in
+# neurosim.studies.convert_benchmarks.
