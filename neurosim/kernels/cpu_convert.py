@@ -1,0 +1,226 @@
+"""Numba CPU kernels of the ANN-to-SNN conversion: spiking layers (IF/LIF neurons over a
+layer's T steps), the spiking max-pool gate and the fused neuron + max-pool layer. Part of the
+CPU backend: :mod:`neurosim.kernels.cpu` re-exports them, and their twins are in
+:mod:`neurosim.kernels.cuda`. The neuron arithmetic is the shared rule of
+:mod:`neurosim.kernels.scalar`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from neurosim.config import CPU_NEURON_BLOCK, NJIT_OPTIONS, NJIT_PARALLEL_OPTIONS
+from neurosim.kernels import scalar
+
+rules = scalar.compile_rules(njit(inline="always", fastmath=NJIT_OPTIONS["fastmath"]))
+lif_neuron_step = rules.lif_neuron_step
+_spiking_maxpool_row = rules.spiking_maxpool_row
+LIFConstants = scalar.LIFConstants
+
+
+# ----------------------------------------------------------------------------------------------
+# Spiking max-pooling (ANN-to-SNN conversion)
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(**NJIT_PARALLEL_OPTIONS)
+def maxpool_gate(spikes, kernel, stride, padding, dilation, counts, out, out_counts):
+    """Spiking max-pool: each output passes the spikes of the window input that has spiked most
+    so far (counts include the current step; ties go to the first in row-major order).
+
+    spikes (T, BC, H, W) float (0 or the layer's amplitude); counts (BC, H, W) int32, the
+    running spike counts (state, updated in place); out (T, BC, Ho, Wo); out_counts
+    (BC, Ho, Wo) int32 gains the spikes passed. Without padding every window position is valid
+    and the bounds tests are skipped (measured: an incremental per-spike update of the winners
+    was 1.6x slower than this regular scan).
+    """
+    n_steps, n_maps, height, width = spikes.shape
+    out_h, out_w = out.shape[2], out.shape[3]
+    no_pad = padding[0] == 0 and padding[1] == 0
+    # kernel == stride, no padding or dilation (the usual 2x2/2 pool): windows tile the input,
+    # so counting and choosing the winner take one pass over each window's own inputs
+    tiled = (no_pad and kernel[0] == stride[0] and kernel[1] == stride[1]
+             and dilation[0] == 1 and dilation[1] == 1)
+    for m in prange(n_maps):
+        counts_m = counts[m]  # 2-D views: simpler addressing in the hot loops
+        out_counts_m = out_counts[m]
+        if tiled:
+            for t in range(n_steps):
+                spikes_tm = spikes[t, m]
+                out_tm = out[t, m]
+                for oh in range(out_h):
+                    for ow in range(out_w):
+                        best = -1
+                        best_value = spikes_tm[0, 0]
+                        for i in range(oh * kernel[0], oh * kernel[0] + kernel[0]):
+                            for j in range(ow * kernel[1], ow * kernel[1] + kernel[1]):
+                                value = spikes_tm[i, j]
+                                c = counts_m[i, j] + (1 if value != 0 else 0)
+                                counts_m[i, j] = c
+                                if c > best:
+                                    best = c
+                                    best_value = value
+                        out_tm[oh, ow] = best_value
+                        out_counts_m[oh, ow] += 1 if best_value != 0 else 0
+            continue  # inputs outside every window (a ragged edge) are never read
+        for t in range(n_steps):
+            spikes_tm = spikes[t, m]
+            out_tm = out[t, m]
+            for i in range(height):
+                for j in range(width):
+                    counts_m[i, j] += 1 if spikes_tm[i, j] != 0 else 0
+            for oh in range(out_h):
+                i0 = oh * stride[0] - padding[0]
+                for ow in range(out_w):
+                    j0 = ow * stride[1] - padding[1]
+                    best = -1
+                    best_i = 0
+                    best_j = 0
+                    for ki in range(kernel[0]):
+                        i = i0 + ki * dilation[0]
+                        if not no_pad and (i < 0 or i >= height):
+                            continue
+                        for kj in range(kernel[1]):
+                            j = j0 + kj * dilation[1]
+                            if not no_pad and (j < 0 or j >= width):
+                                continue
+                            if counts_m[i, j] > best:
+                                best = counts_m[i, j]
+                                best_i = i
+                                best_j = j
+                    value = spikes_tm[best_i, best_j]
+                    out_tm[oh, ow] = value
+                    out_counts_m[oh, ow] += 1 if value != 0 else 0
+
+
+@njit(**NJIT_PARALLEL_OPTIONS)
+def spiking_layer(currents, inv_scale, scale, inner, v, decay, gain, r_m, leaky, subtract,
+                  spikes_out, counts):
+    """IF/LIF neurons replacing a ReLU (ANN-to-SNN conversion), over T steps.
+
+    currents (T, N) float32, or (1, N) when the same in every step; neuron ``i`` belongs to
+    channel ``(i // inner) % C`` with ``C = len(scale)``: its input is ``current * inv_scale``
+    (threshold 1, :func:`lif_neuron_step`) and its spikes are written as ``scale`` (the
+    layer's amplitude) into spikes_out (T, N). v (N,) is the state; counts (N,) int32 gains
+    every neuron's spikes. Work items are contiguous runs of one channel (``inner`` neurons,
+    or cache-sized blocks when there is one threshold), so the inner loop vectorises.
+    """
+    n_steps, n = spikes_out.shape
+    n_channels = scale.shape[0]
+    constant = currents.shape[0] == 1
+    one = v.dtype.type(1.0)
+    zero = v.dtype.type(0.0)
+    neuron = LIFConstants(one, zero, zero, r_m, decay, gain, leaky, subtract, 0)
+    run = inner if n_channels > 1 else CPU_NEURON_BLOCK
+    for seg in prange((n + run - 1) // run):
+        lo = seg * run
+        hi = min(lo + run, n)
+        c = seg % n_channels
+        inv_c = inv_scale[c]
+        amp_c = scale[c]
+        v_seg = v[lo:hi]
+        counts_seg = counts[lo:hi]
+        for t in range(n_steps):
+            row = currents[0 if constant else t, lo:hi]
+            out = spikes_out[t, lo:hi]
+            for j in range(hi - lo):
+                vj, _, spiked = lif_neuron_step(v_seg[j], 0, row[j] * inv_c, neuron)
+                v_seg[j] = vj
+                out[j] = amp_c if spiked else zero
+                counts_seg[j] += 1 if spiked else 0
+
+@njit(**NJIT_PARALLEL_OPTIONS)
+def spiking_maxpool(currents, inv_scale, scale, kernel_h, kernel_w, v, decay, gain, r_m, leaky,
+                    subtract, counts, best, best_fired, out, out_counts):
+    """A layer of IF/LIF neurons fused with the tiled spiking max-pool that reads it (kernel ==
+    stride, no padding or dilation), channels-last: :func:`spiking_layer` then
+    :func:`maxpool_gate` without writing the full-resolution spike tensor (T times the layer's
+    size) in between. currents (T or 1, B, H, W, C); v, counts (B, H, W, C); best, best_fired
+    (B*Ho, C); out (T, B, Ho, Wo, C); out_counts (B, Ho, Wo, C). The rule:
+    :func:`neurosim.kernels.scalar.make_spiking_maxpool_row`, one work item per row of windows
+    of one sample. IF neurons (``leaky`` false, the conversion default) take
+    :func:`_if_maxpool_row`, the same arithmetic in loops that vectorise (measured 2.5-6x
+    faster than the shared rule on the MNIST CNN's two layers; results bit-identical)."""
+    batch, height, width, n_channels = v.shape
+    out_h, out_w = out.shape[2], out.shape[3]
+    dims = (height, width, out_h, out_w, kernel_h, kernel_w)
+    pixels = batch * height * width
+    flat_currents = currents.reshape(currents.shape[0], pixels, n_channels)
+    flat_out = out.reshape(out.shape[0], batch * out_h * out_w, n_channels)
+    flat_v, flat_counts = v.reshape(pixels, n_channels), counts.reshape(pixels, n_channels)
+    flat_out_counts = out_counts.reshape(batch * out_h * out_w, n_channels)
+    if not leaky:
+        rows = kernel_h + height - out_h * kernel_h  # the last window row takes ragged rows
+        for item in prange(batch * out_h):
+            fired = np.empty((rows * width, n_channels), np.uint8)
+            _if_maxpool_row(item, dims, flat_currents, inv_scale, scale, flat_v, gain,
+                            subtract, flat_counts, fired, best[item], best_fired[item],
+                            flat_out, flat_out_counts)
+        return
+    for item in prange(batch * out_h):
+        _spiking_maxpool_row(item, dims, flat_currents, inv_scale, scale, flat_v, decay, gain,
+                             r_m, leaky, subtract, flat_counts, best, best_fired, flat_out,
+                             flat_out_counts)
+
+
+@njit(**NJIT_OPTIONS)
+def _if_maxpool_row(item, dims, currents, inv_scale, scale, v, gain, subtract, counts, fired,
+                    best, best_fired, out, out_counts):
+    """:func:`neurosim.kernels.scalar.spiking_maxpool_row` for IF neurons (threshold 1, reset
+    by subtracting 1 or to 0, no refractoriness), two passes per step: every neuron of the
+    window row (contiguous channels-last memory: ``v + gain * (current * inv_scale)``, spike
+    above 1, reset; ``fired`` (rows*W, C) scratch holds the step's spikes), then every window
+    picks its input with the highest count, ties to the first in row-major order, one channel
+    vector at a time (``best``, ``best_fired``: (C,) scratch). Same operations in the same
+    precision as the rule, so the same bits."""
+    height, width, out_h, out_w, kernel_h, kernel_w = (dims[0], dims[1], dims[2], dims[3],
+                                                       dims[4], dims[5])
+    n_channels = v.shape[1]
+    n_steps = out.shape[0]
+    b = item // out_h
+    oh = item - b * out_h
+    row_lo = oh * kernel_h
+    row_hi = row_lo + kernel_h if oh < out_h - 1 else height
+    first = (b * height + row_lo) * width  # the window row's first pixel
+    n_pixels = (row_hi - row_lo) * width
+    constant = currents.shape[0] == 1
+    zero = v.dtype.type(0.0)
+    one = v.dtype.type(1.0)
+    for t in range(n_steps):
+        row = 0 if constant else t
+        for p in range(n_pixels):
+            for c in range(n_channels):
+                vk = v[first + p, c] + gain * (currents[row, first + p, c] * inv_scale[c])
+                spiked = vk > one
+                reset = vk - one if subtract else zero
+                v[first + p, c] = reset if spiked else vk
+                counts[first + p, c] += np.int32(1) if spiked else np.int32(0)
+                fired[p, c] = np.uint8(1) if spiked else np.uint8(0)
+        for ow in range(out_w):
+            o = (b * out_h + oh) * out_w + ow
+            q0 = ow * kernel_w
+            for c in range(n_channels):
+                best[c] = counts[first + q0, c]
+                best_fired[c] = fired[q0, c]
+            for i in range(kernel_h):
+                for j in range(kernel_w):
+                    if i == 0 and j == 0:
+                        continue
+                    q = i * width + q0 + j
+                    for c in range(n_channels):
+                        count = counts[first + q, c]
+                        take = count > best[c]
+                        best[c] = count if take else best[c]
+                        best_fired[c] = fired[q, c] if take else best_fired[c]
+            for c in range(n_channels):
+                out[t, o, c] = scale[c] if best_fired[c] != 0 else zero
+                out_counts[o, c] += best_fired[c]
+
+
+from neurosim.kernels.cpu_network import (  # noqa: E402,F401  (the same surface as cuda.py)
+    network_download,
+    network_run,
+    network_upload,
+    read_recorders,
+)
