@@ -32,6 +32,7 @@ lint: $(STAMP)
 # tables are regenerated from those files (see benchmarks/README.md for the rules).
 bench: $(STAMP)
 	$(PY) -m pip install -q -c constraints.txt -e ".[bench]"
+	$(PY) -m pip install -q --no-deps spikingjelly==2.0.0
 	$(PY) benchmarks/bench_lif.py
 	$(PY) benchmarks/bench_perceptron.py
 	$(PY) benchmarks/bench_cuba.py
