@@ -361,3 +361,9 @@ from neurosim.kernels.cpu_convert import (  # noqa: E402, F401
     spiking_layer,
     spiking_maxpool,
 )
+from neurosim.kernels.cpu_network import (  # noqa: E402,F401  (the same surface as cuda.py)
+    network_download,
+    network_run,
+    network_upload,
+    read_recorders,
+)

@@ -216,11 +216,3 @@ def _if_maxpool_row(item, dims, currents, inv_scale, scale, v, gain, subtract, c
             for c in range(n_channels):
                 out[t, o, c] = scale[c] if best_fired[c] != 0 else zero
                 out_counts[o, c] += best_fired[c]
-
-
-from neurosim.kernels.cpu_network import (  # noqa: E402,F401  (the same surface as cuda.py)
-    network_download,
-    network_run,
-    network_upload,
-    read_recorders,
-)
