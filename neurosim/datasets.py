@@ -86,11 +86,24 @@ def _digits(test_fraction: float, seed: int) -> Split:
 
 
 def _read_idx(path: Path) -> np.ndarray:
+    """An IDX file of unsigned bytes (MNIST's format), checked: magic number, dimensions and
+    size must agree, so a truncated or foreign file is a ``ValueError`` naming it."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from exc
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08 or not 1 <= data[3] <= 4:
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes (bad magic number)")
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise ValueError(f"{path} is truncated (no room for its {ndim} dimensions)")
     dims = [int.from_bytes(data[4 + 4 * k: 8 + 4 * k], "big") for k in range(ndim)]
+    expected = 4 + 4 * ndim + int(np.prod(dims))
+    if len(data) != expected:
+        raise ValueError(f"{path} holds {len(data)} bytes but its header {dims} says "
+                         f"{expected}: the file is truncated or corrupt")
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -101,6 +114,16 @@ def _mnist_from_idx(folder: Path) -> Split | None:
         if not found:
             return None
         arrays[key] = _read_idx(found[0])
+    for part in ("train", "test"):
+        images, labels = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1:
+            raise ValueError(f"MNIST {part} files in {folder}: images must be (N, 28, 28) and "
+                             f"labels (N,), got {images.shape} and {labels.shape}")
+        if len(images) != len(labels):
+            raise ValueError(f"MNIST {part} files in {folder}: {len(images)} images but "
+                             f"{len(labels)} labels")
+        if labels.size and labels.max() > 9:
+            raise ValueError(f"MNIST {part} labels in {folder} go up to {labels.max()} (> 9)")
     return Split(arrays["x_train"].reshape(-1, 784).astype(np.float32) / 255.0,
                  arrays["y_train"].astype(np.int64),
                  arrays["x_test"].reshape(-1, 784).astype(np.float32) / 255.0,

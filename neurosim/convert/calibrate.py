@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from neurosim.convert.ann import ann_forward
+from neurosim.convert.coding import as_float_tensor
 from neurosim.convert.ir import Graph
 
 _MAX_VALUES = 4_000_000  # per layer (or channel) kept for a percentile
@@ -17,13 +18,13 @@ _MAX_VALUES = 4_000_000  # per layer (or channel) kept for a percentile
 def iter_batches(data: Any) -> Iterable[torch.Tensor]:
     """Inputs from a tensor/array (in batches of 256) or a DataLoader of tensors or tuples."""
     if isinstance(data, (torch.Tensor, np.ndarray)):
-        tensor = torch.as_tensor(data, dtype=torch.float32)
+        tensor = as_float_tensor("calibration_data", data)
         for lo in range(0, len(tensor), 256):
             yield tensor[lo:lo + 256]
         return
     for batch in data:
-        yield torch.as_tensor(batch[0] if isinstance(batch, (tuple, list)) else batch,
-                              dtype=torch.float32)
+        yield as_float_tensor("calibration_data",
+                              batch[0] if isinstance(batch, (tuple, list)) else batch)
 
 
 def _reduce(values: torch.Tensor, how: float | str, rng: np.random.Generator) -> float:

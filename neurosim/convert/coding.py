@@ -12,21 +12,68 @@ from neurosim.convert.options import ConversionOptions, neuron_params
 from neurosim.neurons.lif import LIFState, lif_run
 
 
+def as_float_tensor(name: str, x: Any) -> torch.Tensor:
+    """``x`` (tensor, array or nested lists of real numbers) as a finite float32 tensor.
+
+    Complex values are a ``TypeError`` (never silently made real), so are strings and objects;
+    NaN, infinities and values beyond float32's range are a ``ValueError``."""
+    if isinstance(x, torch.Tensor):
+        if x.is_complex():
+            raise TypeError(f"{name} is complex ({x.dtype}): pass real values")
+        if x.dtype == torch.bool or not (x.is_floating_point() or x.dtype in _INT_DTYPES):
+            raise TypeError(f"{name} must hold real numbers, got a tensor of {x.dtype}")
+        source = x.detach().cpu()
+    else:
+        try:
+            source = np.asarray(x)
+        except (ValueError, TypeError) as exc:  # ragged lists and the like
+            raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+        if source.dtype.kind == "c":
+            raise TypeError(f"{name} is complex ({source.dtype}): pass real values")
+        if source.dtype.kind not in "fiu":
+            raise TypeError(f"{name} must hold real numbers, got dtype {source.dtype}")
+    wide = torch.as_tensor(source)
+    if wide.is_floating_point() and not torch.isfinite(wide).all():
+        raise ValueError(f"{name} must be finite (no NaN or infinity)")
+    out = wide.to(torch.float32)
+    if not torch.isfinite(out).all():
+        raise ValueError(f"{name} has values beyond float32's range (about 3.4e38)")
+    return out
+
+
+_INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+def as_labels(name: str, y: Any, n: int) -> np.ndarray:
+    """Class labels: ``n`` whole numbers >= 0 (NaN, fractions, negatives and a wrong length are
+    errors, never cast)."""
+    arr = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y)
+    if arr.dtype.kind not in "fiub" or arr.dtype.kind == "b":
+        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    if arr.ndim != 1 or len(arr) != n:
+        raise ValueError(f"{name} must have one label per input ({n}), got shape {arr.shape}")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all() or (arr != np.round(arr)).any():
+            raise ValueError(f"{name} must be whole numbers (no NaN or fractions)")
+    if n and arr.min() < 0:
+        raise ValueError(f"{name} must be >= 0, got {arr.min()}")
+    return arr.astype(np.int64)
+
+
 def as_inputs(x: Any, input_shape: tuple) -> torch.Tensor:
     """``x`` as a float32 tensor (N, \\*input_shape), checked.
 
     Raises
     ------
+    TypeError
+        Complex or non-numeric values.
     ValueError
         Wrong shape, or values that are not finite.
     """
-    x = torch.as_tensor(x.cpu() if isinstance(x, torch.Tensor) else np.asarray(x),
-                        dtype=torch.float32)
+    x = as_float_tensor("x", x)
     if tuple(x.shape[1:]) != tuple(input_shape):
         raise ValueError(f"x must have shape (N, {', '.join(map(str, input_shape))}), got "
                          f"{tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError("x must be finite (no NaN or infinity)")
     return x
 
 
@@ -64,6 +111,11 @@ def output_counts(currents: torch.Tensor, output_scale: float,
 def decode(result: dict, timesteps: int, decoding: str) -> np.ndarray:
     """Class indices after ``timesteps`` steps of a simulation ``result``: the largest output
     membrane, or (``"count"``) the most output spikes with ties broken by the membrane."""
+    simulated = len(result["membrane"])
+    if isinstance(timesteps, bool) or not isinstance(timesteps, (int, np.integer)) or not (
+            1 <= timesteps <= simulated):
+        raise ValueError(f"timesteps must be a whole number from 1 to the {simulated} steps "
+                         f"simulated, got {timesteps!r}")
     membrane = result["membrane"][timesteps - 1]
     if decoding == "count":
         counts = result["counts"][timesteps - 1]

@@ -23,12 +23,11 @@ import copy
 import math
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from neurosim.checks import check_scalar
-from neurosim.convert.coding import as_inputs
+from neurosim.convert.coding import as_inputs, as_labels
 from neurosim.convert.executor import OverTime, run_graph
 from neurosim.convert.ir import LINEAR_OPS, Node
 from neurosim.convert.model import ConvertedNetwork
@@ -143,12 +142,10 @@ class HybridNetwork(torch.nn.Module):
         (backpropagation through time), seeded minibatch order. Returns the mean loss of every
         epoch."""
         x = as_inputs(x, self.snn.input_shape)
-        y = torch.as_tensor(np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y),
-                            dtype=torch.int64)
+        if len(x) == 0:
+            raise ValueError("x is empty")
+        y = torch.as_tensor(as_labels("y", y, len(x)))
         n_classes = math.prod(self.snn.graph.node(self.snn.graph.output).shape)
-        if y.shape != (len(x),) or len(x) == 0:
-            raise ValueError(f"y must hold one label per input ({len(x)}), got shape "
-                             f"{tuple(y.shape)}")
         if int(y.min()) < 0 or int(y.max()) >= n_classes:
             raise ValueError(f"labels must be in [0, {n_classes}), got {int(y.min())} to "
                              f"{int(y.max())}")

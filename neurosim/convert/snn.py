@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from neurosim.convert.ann import ann_forward
-from neurosim.convert.coding import as_inputs, decode
+from neurosim.convert.coding import as_inputs, as_labels, decode
 from neurosim.convert.hybrid import finetune
 from neurosim.convert.metrics import ENERGY_AC_PJ, ENERGY_MAC_PJ, energy
 from neurosim.convert.metrics import ann_macs as graph_macs
@@ -82,12 +82,11 @@ class SpikingNetwork(ConvertedNetwork):
         """Accuracy at every requested T from one simulation of max(T) steps, with the ANN's
         accuracy, ANN/SNN agreement, firing rate per layer and SynOps vs the ANN's MACs."""
         x = as_inputs(x, self.input_shape)
-        y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y).astype(np.int64)
-        steps = sorted({int(t) for t in np.atleast_1d(timesteps)})
-        if not steps or steps[0] <= 0:
-            raise ValueError(f"timesteps must be positive integers, got {timesteps}")
-        if len(y) != len(x):
-            raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+        y = as_labels("y", y, len(x))
+        requested = np.atleast_1d(np.asarray(timesteps))
+        if requested.dtype.kind not in "iu" or not requested.size or requested.min() <= 0:
+            raise ValueError(f"timesteps must be positive whole numbers, got {timesteps!r}")
+        steps = sorted({int(t) for t in requested})
         ann_pred = self.ann_logits(x).argmax(dim=1).numpy()
         result = self.simulate(x, steps[-1], batch_size=batch_size)
         by_t = {}

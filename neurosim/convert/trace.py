@@ -31,6 +31,30 @@ def _np(t: torch.Tensor | None) -> np.ndarray | None:
     return None if t is None else t.detach().cpu().to(torch.float64).numpy()
 
 
+def _over_h_w(tensor_arg, dims) -> bool:
+    """Whether ``mean(dims)`` of a 4-D (N, C, H, W) input averages exactly H and W, in any
+    order or sign (``(2, 3)``, ``(-1, -2)``...)."""
+    value = getattr(tensor_arg, "meta", {}).get("val")
+    rank = value.dim() if value is not None else 4
+    if rank != 4 or dims is None:
+        return False
+    return sorted(int(d) % rank for d in dims) == [2, 3]
+
+
+def _string_padding(padding: str, weight, stride, dilation, module: str) -> list[int]:
+    """``padding="valid"`` or ``"same"`` as integers (``"same"`` pads ``dilation * (k - 1)``
+    in all, split evenly; PyTorch puts an odd extra on one side, which a symmetric
+    convolution cannot express)."""
+    if padding == "valid":
+        return [0] * len(stride)
+    kernel = list(weight.shape[2:])
+    total = [d * (k - 1) for d, k in zip(dilation, kernel)]
+    if padding != "same" or any(t % 2 for t in total):
+        raise ConversionError(f"padding={padding!r} at {module} with kernel {kernel} pads "
+                              "unevenly; use an odd kernel or integer padding")
+    return [t // 2 for t in total]
+
+
 def _pair(v: Any, dims: int) -> tuple:
     if isinstance(v, (list, tuple)):
         return tuple(int(x) for x in v) if len(v) == dims else tuple(int(v[0]) for _ in
@@ -109,7 +133,8 @@ def _translate(exported) -> Graph:
 
         if target is aten.linear.default:
             add("linear", [args[0]], weight=_np(w(1)), bias=_np(w(2)))
-        elif target in (aten.conv2d.default, aten.conv1d.default, aten.convolution.default):
+        elif target in (aten.conv2d.default, aten.conv1d.default, aten.convolution.default,
+                        aten.conv2d.padding, aten.conv1d.padding):
             dims = w(1).dim() - 2
             if target is aten.convolution.default:
                 stride, padding, dilation, transposed, _, groups = args[3:9]
@@ -120,7 +145,8 @@ def _translate(exported) -> Graph:
                 stride, padding, dilation, groups = (list(args[3:7]) + [1, 0, 1, 1][len(
                     args[3:7]):])
             if isinstance(padding, str):
-                raise ConversionError(f"padding={padding!r} at {module}: use integer padding")
+                padding = _string_padding(padding, w(1), _pair(stride, dims),
+                                          _pair(dilation, dims), module)
             add("conv", [args[0]], weight=_np(w(1)), bias=_np(w(2)), dims=dims,
                 stride=_pair(stride, dims), padding=_pair(padding, dims),
                 dilation=_pair(dilation, dims), groups=int(groups))
@@ -160,7 +186,7 @@ def _translate(exported) -> Graph:
                 count_include_pad=bool(args[5]) if len(args) > 5 else True)
         elif target in (aten.adaptive_avg_pool2d.default, aten._adaptive_avg_pool2d.default):
             add("adaptive_avgpool", [args[0]], output_size=_pair(args[1], 2))
-        elif target is aten.mean.dim and list(args[1]) in ([2, 3], [-2, -1], [3, 2]):
+        elif target is aten.mean.dim and _over_h_w(args[0], args[1]):
             add("adaptive_avgpool", [args[0]], output_size=(1, 1),
                 keepdim=bool(args[2]) if len(args) > 2 else False)
         elif target in (aten.max_pool2d.default, aten.max_pool2d_with_indices.default):

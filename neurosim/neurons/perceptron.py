@@ -156,4 +156,9 @@ class Perceptron:
 
     def score(self, x: Any, y: Any) -> float:
         """Accuracy on ``(x, y)``."""
-        return float(np.mean(self.predict(x) == np.asarray(y)))
+        predicted = self.predict(x)
+        y = check_array("y", y, ndim=1, kind="iub", finite=False)
+        if len(y) != len(predicted):
+            raise ValueError(f"y must have one label per sample ({len(predicted)}), got "
+                             f"{len(y)}")
+        return float(np.mean(predicted == y))
