@@ -23,6 +23,7 @@ from neurosim.convert.layers import KernelLayers, fused_pool
 from neurosim.convert.metrics import Activity
 from neurosim.convert.model import ConvertedNetwork
 from neurosim.convert.ops import apply_linear
+from neurosim.network.memory import check_fits
 
 _ELEMENT_BUDGET = 24_000_000  # elements per layer tensor in one simulation chunk
 
@@ -112,12 +113,19 @@ def simulate(net: ConvertedNetwork, x: Any, timesteps: int, *, batch_size: int |
     """Simulate ``timesteps`` steps for inputs ``x`` (N, ...), layer at a time, in chunks of
     ``batch_size`` samples; see :meth:`neurosim.convert.SpikingNetwork.simulate`."""
     x = as_inputs(x, net.input_shape)
+    if isinstance(timesteps, bool) or not isinstance(timesteps, (int, np.integer)) or \
+            timesteps <= 0:
+        raise ValueError(f"timesteps must be a whole number > 0, got {timesteps!r}")
     n_steps = int(timesteps)
-    if n_steps <= 0:
-        raise ValueError(f"timesteps must be > 0, got {timesteps}")
+    largest = max(math.prod(n.shape) for n in net.graph.nodes if n.shape)
     if batch_size is None:
-        largest = max(math.prod(n.shape) for n in net.graph.nodes if n.shape)
         batch_size = max(1, _ELEMENT_BUDGET // (n_steps * max(largest, 1)))
+    # one chunk holds about three (T, batch, largest layer) float32 arrays; the output
+    # membranes of every sample are kept (float64)
+    n_out = math.prod(net.graph.node(net.graph.output).shape)
+    check_fits(12 * n_steps * min(batch_size, len(x)) * max(largest, 1)
+               + 8 * n_steps * len(x) * n_out, f"simulating {len(x):,} inputs for "
+               f"{n_steps:,} steps", "use fewer time steps or a smaller batch_size")
     generator = torch.Generator().manual_seed(net.options.seed)
     layers = KernelLayers(net)
     activity = Activity(net.graph)
