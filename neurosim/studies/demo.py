@@ -151,7 +151,14 @@ def cuba_section(out_dir: Path, backend: str, seed: int, quiet: bool,
         out_dir / "cuba_raster.png", dpi=120)
     plot.population_rate(exc_raster, net.dt_s, title="CUBA excitatory population rate").savefig(
         out_dir / "cuba_rate.png", dpi=120)
-    timed = neurosim_cuba(n, 1.0, seed=seed, backend=backend, repeats=3)
+    import numba
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)  # 1 thread against Brian2's 1 thread, both float32, median of 5
+    try:
+        timed = neurosim_cuba(n, 1.0, seed=seed, backend=backend, dtype=np.float32, repeats=5)
+    finally:
+        numba.set_num_threads(threads)
     result = {"neurons": n, "synapses": net.n_synapses, "rate_hz": mean_rate_hz(mons),
               "neurosim_s": timed["neurosim_s"]}
     _say(quiet, "== CUBA network (Vogels & Abbott 2005), 1 s at dt = 0.1 ms",
@@ -159,8 +166,10 @@ def cuba_section(out_dir: Path, backend: str, seed: int, quiet: bool,
          f"{result['rate_hz']:.2f} Hz, simulated in {timed['neurosim_s'] * 1e3:.0f} ms")
     if compare_brian2:
         try:
-            theirs = brian2_cuba(n, 1.0, seed=seed, threads=1, target="cpp_standalone")
-            target = "cpp_standalone, 1 thread, compile time excluded"
+            theirs = brian2_cuba(n, 1.0, seed=seed, threads=1, target="cpp_standalone",
+                                 dtype=np.float32, repeats=5)
+            target = ("its CUBA example, cpp_standalone, compile time excluded; both float32, "
+                      "1 thread, median of 5 runs")
         except Exception:  # no C++ compiler: Brian2's numpy target still compares the rates
             theirs = brian2_cuba(n, 1.0, seed=seed, target="numpy")
             target = "numpy target"
