@@ -72,16 +72,15 @@ def run_chunks(sim: Simulation, monitors: list, n_steps: int, *, progress: bool)
 
 @contextlib.contextmanager
 def _interrupts_between_chunks() -> Iterator:
-    """Defer SIGINT (Ctrl-C) to the next chunk boundary; yields a function telling whether one
-    arrived. Outside the main thread (where handlers cannot be set) nothing changes."""
+    """Defer SIGINT (Ctrl-C) to the next chunk boundary, where it becomes a
+    ``KeyboardInterrupt`` (whatever handler was set before, e.g. Brian2's, is put back after the
+    run); yields a function telling whether one arrived. Outside the main thread (where handlers
+    cannot be set) nothing changes."""
     pending = []
     if threading.current_thread() is not threading.main_thread():
         yield lambda: False
         return
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is not signal.default_int_handler:  # someone else handles Ctrl-C: leave it
-        yield lambda: False
-        return
+    previous = signal.getsignal(signal.SIGINT)  # restored afterwards, whoever set it
 
     def defer(signum, frame):
         pending.append(signum)
