@@ -1,7 +1,6 @@
 """benchmarks/bench_accuracy.py: the Wilson interval, the selection rule (ties, and that it
 never reads test data) and a quick run on the digits whose JSON renders."""
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -9,15 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.benchmark_scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_accuracy",
-                                                  ROOT / "benchmarks" / "bench_accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_accuracy.py")
 
 
 bench = _bench()

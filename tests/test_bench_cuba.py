@@ -3,28 +3,17 @@ handed to Brian2 (same synapses, initial potentials and weights), a fresh networ
 parts repeats the same run, and render() turns a results file into the README table. (The
 benchmark itself compiles Brian2's C++ project: too slow for a unit test.)"""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from neurosim.studies import peer_benchmarks as pb
-
-HERE = Path(__file__).resolve().parent.parent / "benchmarks"
+from tests.benchmark_scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("_bench_cuba_test", HERE / "bench_cuba.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(HERE))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(HERE))
-    return module
+    return load_script("bench_cuba.py")
 
 
 def test_brian2_gets_the_network_neurosim_runs():

@@ -2,30 +2,20 @@
 (neuron by neuron, float32 and float64), chunking the input does not change neurosim's
 spikes, and render() turns the results file into the README table."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import neurosim as ns
+from tests.benchmark_scripts import load_script
 
 pytest.importorskip("snntorch")
-HERE = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("_bench_lif_test", HERE / "bench_lif.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(HERE))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(HERE))
-    return module
+    return load_script("bench_lif.py")
 
 
 @pytest.mark.parametrize("model", ["if", "lif", "lif_ref"])

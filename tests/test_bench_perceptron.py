@@ -1,18 +1,13 @@
 """benchmarks/bench_perceptron.py in a tiny run: both sides, both algorithms, the checks and the
 README table (render)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_perceptron.py"
+from tests.benchmark_scripts import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("_bench_perceptron_test", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_perceptron.py")
 
 
 def test_quick_run_writes_checks_and_renders(tmp_path, monkeypatch):

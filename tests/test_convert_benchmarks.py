@@ -2,7 +2,6 @@
 neurosim's spike counts where the arithmetic is the same, SpikingJelly's conversion runs, the
 benchmark script renders its table, and the CLI names a missing peer in one line."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from neurosim import zoo
 from neurosim.convert import convert
 from neurosim.datasets import load
 from neurosim.studies import convert_benchmarks as cb
+from tests.benchmark_scripts import load_script
 
 pytest.importorskip("snntorch")
 
@@ -78,11 +78,7 @@ def test_unsupported_graphs_are_refused(digits):
 
 
 def _script():
-    path = ROOT / "benchmarks" / "bench_convert.py"
-    spec = importlib.util.spec_from_file_location("_bench_convert_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_convert.py")
 
 
 def test_bench_timings_checks_and_render(digits):

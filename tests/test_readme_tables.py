@@ -1,18 +1,15 @@
 """Every generated table in the README equals what its results file gives (issue 11): no
 figure in the README can drift from ``benchmarks/results/``."""
 
-import importlib.util
 from pathlib import Path
+
+from tests.benchmark_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _make_tables():
-    spec = importlib.util.spec_from_file_location("make_tables", ROOT / "benchmarks" /
-                                                  "make_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_tables.py")
 
 
 def test_readme_tables_are_generated_from_results():
