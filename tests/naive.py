@@ -104,17 +104,74 @@ def lif_run(currents, params, dt_s, v0=None):
     return spikes, trace
 
 
+def hash_uniforms(key, step, index):
+    """NumPy twin of ``scalar.hash_uniform`` over an array of indices."""
+    with np.errstate(over="ignore"):
+        x = (np.uint64(key) ^ (np.uint64(step) * np.uint64(0x9E3779B97F4A7C15))
+             ^ (index.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)))
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def binomial_counts(key, step, index, n, p, key2=None):
+    """NumPy twin of ``scalar.binomial_count`` for the neurons ``index`` in ``step``."""
+    from neurosim.kernels.scalar import BINOMIAL_EXACT_MEAN
+
+    if p >= 1.0:
+        return np.full(index.shape, n, np.int64)
+    mean = n * p
+    if mean > BINOMIAL_EXACT_MEAN:
+        u1 = hash_uniforms(key, step, index)
+        u2 = hash_uniforms(_drive_key(int(key), 0) if key2 is None else key2, step, index)
+        z = np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(6.283185307179586 * u2)
+        k = np.floor(mean + math.sqrt(mean * (1.0 - p)) * z + 0.5)
+        return np.clip(k, 0, n).astype(np.int64)
+    u = hash_uniforms(key, step, index)
+    ratio = p / (1.0 - p)
+    k = np.zeros(index.shape, np.int64)
+    pk = np.full(index.shape, (1.0 - p) ** n)
+    cdf = pk.copy()
+    going = (u > cdf) & (k < n)
+    while going.any():
+        pk = np.where(going, pk * (n - k) / (k + 1) * ratio, pk)
+        k = np.where(going, k + 1, k)
+        cdf = np.where(going, cdf + pk, cdf)
+        going = going & (u > cdf) & (k < n) & ~((pk == 0.0) & (k > mean))
+    return k
+
+
+def _drive_key(seed, position):
+    mask = (1 << 64) - 1
+    x = (seed + (position + 1) * 0x9E3779B97F4A7C15) & mask
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+    return x ^ (x >> 31)
+
+
 def network_run(net, n_steps):
     """Step-by-step NumPy simulation of a ``neurosim.network.Network`` (built from its objects,
     not from the kernel arrays). Returns {id(population): (n_steps, n) bool spikes} and the
-    final {id(population): v}."""
+    final {id(population): v}.
+
+    Refractoriness as Brian2 and NEST define it, written directly: a neuron is "held" in a
+    step when its refractory counter is positive at the start of the step; jumps onto ``v``
+    that arrive in a step where it is held, or in which it fires (with a refractory period),
+    are discarded (``refractory_input="discard"``) or kept with the leak of the held steps to
+    come and added when it integrates again (``"buffer"``)."""
     from neurosim.network.populations import PoissonGroup, poisson_spikes
 
     dt = net.dt_s
     state = {}
     for pop in net.populations:
-        state[id(pop)] = {"v": pop.v0.astype(float).copy(), "ge": np.zeros(pop.n),
-                          "gi": np.zeros(pop.n), "ref": np.zeros(pop.n, int)}
+        state[id(pop)] = {"v": pop.v0.astype(float).copy(), "ge": pop.ge0.astype(float).copy(),
+                          "gi": pop.gi0.astype(float).copy(), "ref": np.zeros(pop.n, int),
+                          "held": np.zeros(pop.n)}
+    offsets, start = {}, 0
+    for pop in net.populations:
+        offsets[id(pop)] = start
+        start += pop.n
     source_spikes = {}
     for src in net.poisson + net.sources:
         if isinstance(src, PoissonGroup):
@@ -137,6 +194,19 @@ def network_run(net, n_steps):
             wiring.append((proj, int(d), w))
     pending = {}
     out = {id(p): np.zeros((n_steps, p.n), bool) for p in net.populations}
+    held_now = {}
+
+    def jump(pop, amount):
+        """A jump onto v after this step's update, with the refractoriness rule."""
+        s, prm, fired = state[id(pop)], pop.params, fired_now[id(pop)]
+        r_steps = prm.refractory_steps(dt)
+        blocked = held_now[id(pop)] | (fired & (r_steps > 0))
+        s["v"] = np.where(blocked, s["v"], s["v"] + amount)
+        if pop.refractory_input == "buffer":
+            remaining = np.where(fired, r_steps, s["ref"])
+            decay = math.exp(-dt / prm.tau_m_s) if prm.leaky else 1.0
+            s["held"] = np.where(blocked, s["held"] + amount * decay ** remaining, s["held"])
+
     for t in range(n_steps):
         fired_now = {}
         for pop in net.populations:
@@ -145,26 +215,36 @@ def network_run(net, n_steps):
             if id(pop) in timed:
                 vals = timed[id(pop)]
                 current = current + vals[min(t, len(vals) - 1)]
-            syn = np.zeros(pop.n)
-            for var, tau in (("ge", pop.tau_exc_s), ("gi", pop.tau_inh_s)):
-                if tau is None:
-                    continue
-                if not prm.leaky:
-                    k = tau / prm.tau_m_s * (1 - math.exp(-dt / tau))
-                elif abs(tau - prm.tau_m_s) < 1e-15:
-                    k = dt / prm.tau_m_s * math.exp(-dt / prm.tau_m_s)
-                else:
-                    k = tau / (tau - prm.tau_m_s) * (math.exp(-dt / tau)
-                                                     - math.exp(-dt / prm.tau_m_s))
-                syn = syn + s[var] * k
-                s[var] = s[var] * math.exp(-dt / tau)
-            if prm.leaky:
-                v_inf = prm.v_rest + prm.r_m * current
-                v_new = v_inf + (s["v"] - v_inf) * math.exp(-dt / prm.tau_m_s) + syn
-            else:
-                v_new = s["v"] + prm.r_m * dt / prm.tau_m_s * current + syn
             active = s["ref"] <= 0
+            v_start = np.where(active, s["v"] + s["held"], s["v"])
+            s["held"] = np.where(active, 0.0, s["held"])
+            ge, gi = s["ge"], s["gi"]
+            if pop.synapse_model == "conductance":
+                g = 1 + ge + gi
+                v_inf = (prm.v_rest + prm.r_m * current + ge * pop.e_exc + gi * pop.e_inh) / g
+                v_new = v_inf + (v_start - v_inf) * np.exp(-g * dt / prm.tau_m_s)
+            else:
+                syn = np.zeros(pop.n)
+                for var, tau in (("ge", pop.tau_exc_s), ("gi", pop.tau_inh_s)):
+                    if tau is None:
+                        continue
+                    if not prm.leaky:
+                        k = tau / prm.tau_m_s * (1 - math.exp(-dt / tau))
+                    elif abs(tau - prm.tau_m_s) < 1e-15:
+                        k = dt / prm.tau_m_s * math.exp(-dt / prm.tau_m_s)
+                    else:
+                        k = tau / (tau - prm.tau_m_s) * (math.exp(-dt / tau)
+                                                         - math.exp(-dt / prm.tau_m_s))
+                    syn = syn + s[var] * k
+                if prm.leaky:
+                    v_inf = prm.v_rest + prm.r_m * current
+                    v_new = v_inf + (v_start - v_inf) * math.exp(-dt / prm.tau_m_s) + syn
+                else:
+                    v_new = v_start + prm.r_m * dt / prm.tau_m_s * current + syn
+            for var, tau in (("ge", pop.tau_exc_s), ("gi", pop.tau_inh_s)):
+                s[var] = s[var] * math.exp(-dt / tau) if tau is not None else s[var] * 0.0
             s["v"] = np.where(active, v_new, s["v"])
+            held_now[id(pop)] = ~active
             s["ref"] = np.where(active, s["ref"], s["ref"] - 1)
             fired_now[id(pop)] = active & (s["v"] > prm.v_th)
         for src in net.poisson + net.sources:
@@ -176,16 +256,33 @@ def network_run(net, n_steps):
                 pending[key] = pending.get(key, 0.0) + pre @ w
         for pop in net.populations:
             s = state[id(pop)]
-            for target, var in (("exc", "ge"), ("inh", "gi"), ("v", "v")):
+            for target, var in (("exc", "ge"), ("inh", "gi")):
                 add = pending.pop((t, id(pop), target), None)
                 if add is not None:
                     s[var] = s[var] + add
+            add = pending.pop((t, id(pop), "v"), None)
+            if add is not None:
+                jump(pop, add)
+        for position, drive in enumerate(net.drives):
+            pop = drive.target
+            index = np.arange(offsets[id(pop)], offsets[id(pop)] + pop.n)
+            key = _drive_key(drive.seed, position)
+            counts = binomial_counts(key, t, index, drive.n, drive.rate_hz * dt,
+                                     _drive_key(key, 0))
+            amount = counts * drive.weight
+            if drive.var == "v":
+                jump(pop, np.where(counts > 0, amount, 0.0))
+            else:
+                var = "ge" if drive.var == "exc" else "gi"
+                state[id(pop)][var] = state[id(pop)][var] + amount
+        for pop in net.populations:
+            s = state[id(pop)]
             prm, fired = pop.params, fired_now[id(pop)]
             if prm.reset == "subtract":
                 s["v"] = np.where(fired, s["v"] - (prm.v_th - prm.v_reset), s["v"])
             else:
                 s["v"] = np.where(fired, prm.v_reset, s["v"])
-            s["ref"] = np.where(fired, max(int(round(prm.t_ref_s / dt)) - 1, 0), s["ref"])
+            s["ref"] = np.where(fired, prm.refractory_steps(dt), s["ref"])
             out[id(pop)][t] = fired
     return out, {k: s["v"] for k, s in state.items()}
 

@@ -21,11 +21,14 @@ from neurosim.kernels.records import (
     COUNT_STEPS_DONE,
     TARGET_EXC,
     TARGET_INH,
+    TARGET_V,
     readout,
 )
 
 rules = scalar.compile_rules(njit(inline="always", fastmath=NJIT_OPTIONS["fastmath"]))
 _network_neuron_store = rules.network_neuron_store
+_network_v_input = rules.network_v_input
+_binomial_count = rules.binomial_count
 _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
 # not inlined by Numba (LLVM inlines it): Numba-level inlining of a function that returns
@@ -39,16 +42,24 @@ _find_sorted = rules.find_sorted
 
 
 @njit(inline="always", **NJIT_OPTIONS)
-def _integrate_block(v, ge, gi, refrac, fired, i_bias, timed, has_timed, neuron, synapse):
+def _integrate_block(v, ge, gi, refrac, held, fired, i_bias, timed, has_timed, neuron,
+                     synapse):
     """One step of one block of one population (1-D views: the loop vectorises)."""
     zero = v.dtype.type(0)
     for j in range(v.shape[0]):
         current = i_bias[j] + (timed[j] if has_timed else zero)
-        _network_neuron_store(v, ge, gi, refrac, fired, j, current, neuron, synapse)
+        _network_neuron_store(v, ge, gi, refrac, held, fired, j, current, neuron, synapse)
 
 
-def _network_run(clock, pops, neurons, sources, synapses, delivery, rec):
-    v, ge, gi, refrac = neurons.v, neurons.ge, neurons.gi, neurons.refrac
+@njit(inline="always", **NJIT_OPTIONS)
+def _v_input_block(v, held, refrac, fired, amounts, neuron, synapse):
+    """This step's jumps onto ``v`` for one block of one population (1-D views)."""
+    for j in range(v.shape[0]):
+        _network_v_input(v, held, refrac, fired, j, amounts[j], neuron, synapse)
+
+
+def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec):
+    v, ge, gi, refrac, held = neurons.v, neurons.ge, neurons.gi, neurons.refrac, neurons.held
     fired, i_bias, timed_i = neurons.fired, neurons.i_bias, neurons.timed_i
     ring, spike_list = delivery.ring, delivery.spike_list
     n = v.shape[0]
@@ -79,8 +90,9 @@ def _network_run(clock, pops, neurons, sources, synapses, delivery, rec):
                 lo = lo_p + b * _BLOCK
                 hi = min(lo + _BLOCK, hi_p)
                 timed_row = timed_i[ti, lo:hi] if n_timed > 0 else i_bias[lo:hi]
-                _integrate_block(v[lo:hi], ge[lo:hi], gi[lo:hi], refrac[lo:hi], fired[lo:hi],
-                                 i_bias[lo:hi], timed_row, n_timed > 0, neuron, synapse)
+                _integrate_block(v[lo:hi], ge[lo:hi], gi[lo:hi], refrac[lo:hi], held[lo:hi],
+                                 fired[lo:hi], i_bias[lo:hi], timed_row, n_timed > 0, neuron,
+                                 synapse)
         # (2) collect spikes: scan the flags eight at a time
         n_spk = 0
         for w in range(neurons.fired_words.shape[0]):
@@ -121,9 +133,10 @@ def _network_run(clock, pops, neurons, sources, synapses, delivery, rec):
                 hi = synapses.indptr[g, s + 1]
                 if hi > lo:
                     target = synapses.target[g]
-                    if synapses.delay[g] == 0 and not delivery.exact:
-                        # due now: straight into the state, no ring pass
-                        dest = ge if target == TARGET_EXC else (gi if target == TARGET_INH else v)
+                    if synapses.delay[g] == 0 and not delivery.exact and target != TARGET_V:
+                        # due now: straight into the currents, no ring pass (jumps onto v
+                        # take the ring: refractory neurons discard them in step 5)
+                        dest = ge if target == TARGET_EXC else gi
                         for z in range(lo, hi):
                             dest[synapses.post[z]] += synapses.weight[z]
                         continue
@@ -131,23 +144,64 @@ def _network_run(clock, pops, neurons, sources, synapses, delivery, rec):
                     delivery.dirty[slot, target] = 1
                     for z in range(lo, hi):
                         ring[slot, target, synapses.post[z]] += synapses.weight[z]
-        # (5) apply this step's slot
+        # (5) apply this step's slot: currents, then jumps onto v (not while refractory),
+        # then the Poisson drives
         slot = t % depth
-        for target in range(3):
+        for target in range(2):
             if delivery.dirty[slot, target]:
                 delivery.dirty[slot, target] = 0
-                dest = ge if target == TARGET_EXC else (gi if target == TARGET_INH else v)
+                dest = ge if target == TARGET_EXC else gi
                 n_blocks = (n + _BLOCK - 1) // _BLOCK
                 for b in prange(n_blocks):
                     for i in range(b * _BLOCK, min(b * _BLOCK + _BLOCK, n)):
                         dest[i] += _ring_value(ring[slot, target, i], delivery, zero)
                         ring[slot, target, i] = 0
+        if delivery.dirty[slot, TARGET_V]:
+            delivery.dirty[slot, TARGET_V] = 0
+            for p in range(n_pops):
+                lo_p, hi_p = pops.bounds[p], pops.bounds[p + 1]
+                n_blocks = (hi_p - lo_p + _BLOCK - 1) // _BLOCK
+                for b in prange(n_blocks):
+                    neuron, synapse = _constants(pops, p)
+                    lo = lo_p + b * _BLOCK
+                    hi = min(lo + _BLOCK, hi_p)
+                    amounts = ring[slot, TARGET_V, lo:hi]
+                    if delivery.exact:
+                        for i in range(hi - lo):
+                            _network_v_input(v[lo:hi], held[lo:hi], refrac[lo:hi],
+                                             fired[lo:hi], i,
+                                             _ring_value(amounts[i], delivery, zero), neuron,
+                                             synapse)
+                    else:
+                        _v_input_block(v[lo:hi], held[lo:hi], refrac[lo:hi], fired[lo:hi],
+                                       amounts, neuron, synapse)
+                    for i in range(hi - lo):
+                        amounts[i] = 0
+        for d in range(drives.target.shape[0]):
+            lo_d, hi_d = drives.lo[d], drives.hi[d]
+            n_blocks = (hi_d - lo_d + _BLOCK - 1) // _BLOCK
+            for b in prange(n_blocks):
+                neuron, synapse = _constants(pops, drives.population[d])
+                for i in range(lo_d + b * _BLOCK, min(lo_d + b * _BLOCK + _BLOCK, hi_d)):
+                    count = _binomial_count(drives.key[d], drives.key2[d], np.uint64(t),
+                                            np.uint64(i),
+                                            drives.n[d], drives.p[d], drives.p0[d],
+                                            drives.ratio[d])
+                    if count > 0:
+                        amount = count * drives.weight[d]
+                        if drives.target[d] == TARGET_EXC:
+                            ge[i] += amount
+                        elif drives.target[d] == TARGET_INH:
+                            gi[i] += amount
+                        else:
+                            _network_v_input(v, held, refrac, fired, i, amount, neuron,
+                                             synapse)
         # (6) reset
         for q in range(n_neuron_spk):
             i = spike_list[q]
             neuron, _ = _constants(pops, neurons.population[i])
             v[i] = _lif_reset(v[i], neuron)
-            refrac[i] = neuron.ref_steps
+            refrac[i] = neuron.ref_steps + 1
         # state monitor: the variables after the step
         if rec.state_index.shape[0] > 0 and t % rec.state_every == 0:
             r = counters[COUNT_STATE_ROWS]
@@ -188,5 +242,5 @@ def network_run(clock, records) -> int:
     :data:`PARALLEL_MIN_NEURONS` neurons."""
     n = records.neurons.v.shape[0]
     run = _network_run_parallel if n >= PARALLEL_MIN_NEURONS else _network_run_serial
-    return run(clock, records.populations, records.neurons, records.sources, records.synapses,
-               records.delivery, records.recorders)
+    return run(clock, records.populations, records.neurons, records.sources, records.drives,
+               records.synapses, records.delivery, records.recorders)

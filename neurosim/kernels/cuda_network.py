@@ -8,7 +8,8 @@ for (:func:`read_recorders`) and, when a user asks, the neuron state (:func:`net
 
 Threads stride over neurons, sources and spikes; three grid-wide barriers per step separate
 (1) integrate + threshold + collect spikes, (2) monitors + event-driven delivery (atomic adds),
-(3) apply the ring-buffer slot, reset, record state. The step order is that of the CPU kernel
+(3) apply the ring-buffer slot (jumps onto ``v`` only outside refractoriness) and the Poisson
+drives, reset, record state. The step order is that of the CPU kernel
 (:mod:`neurosim.kernels.cpu_network`) and the per-neuron arithmetic is the same compiled rules
 (:mod:`neurosim.kernels.scalar`).
 
@@ -44,6 +45,8 @@ from neurosim.kernels.records import (
 
 rules = scalar.compile_rules(cuda.jit(device=True))
 _network_neuron_store = rules.network_neuron_store
+_network_v_input = rules.network_v_input
+_binomial_count = rules.binomial_count
 _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
 _constants = rules.population_constants
@@ -52,7 +55,7 @@ _find_sorted = rules.find_sorted
 
 
 @cuda.jit
-def _network_kernel(clock, pops, neurons, sources, synapses, delivery, rec):
+def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, rec):
     grid = cuda.cg.this_grid()
     tid = cuda.grid(1)
     stride = cuda.gridsize(1)
@@ -89,8 +92,8 @@ def _network_kernel(clock, pops, neurons, sources, synapses, delivery, rec):
             current = neurons.i_bias[i]
             if n_timed > 0:  # (no float64 literal: float32 state stays float32, as on the CPU)
                 current = current + neurons.timed_i[ti, i]
-            spiked = _network_neuron_store(v, ge, gi, refrac, neurons.fired, i, current, neuron,
-                                           synapse)
+            spiked = _network_neuron_store(v, ge, gi, refrac, neurons.held, neurons.fired, i,
+                                           current, neuron, synapse)
             if spiked:
                 spike_list[cuda.atomic.add(counters, COUNT_STEP_SPIKES, 1)] = i
                 if record_rate:
@@ -135,13 +138,30 @@ def _network_kernel(clock, pops, neurons, sources, synapses, delivery, rec):
             if dirty[slot, TARGET_INH]:
                 gi[i] += _ring_value(ring[slot, TARGET_INH, i], delivery, zero)
                 ring[slot, TARGET_INH, i] = 0
+            neuron, synapse = _constants(pops, neurons.population[i])
             if dirty[slot, TARGET_V]:
-                v[i] += _ring_value(ring[slot, TARGET_V, i], delivery, zero)
+                _network_v_input(v, neurons.held, refrac, neurons.fired, i,
+                                 _ring_value(ring[slot, TARGET_V, i], delivery, zero), neuron,
+                                 synapse)
                 ring[slot, TARGET_V, i] = 0
+            for d in range(drives.target.shape[0]):  # the Poisson drives, in the CPU's order
+                if drives.lo[d] <= i and i < drives.hi[d]:
+                    count = _binomial_count(drives.key[d], drives.key2[d], np.uint64(t),
+                                            np.uint64(i),
+                                            drives.n[d], drives.p[d], drives.p0[d],
+                                            drives.ratio[d])
+                    if count > 0:
+                        amount = count * drives.weight[d]
+                        if drives.target[d] == TARGET_EXC:
+                            ge[i] += amount
+                        elif drives.target[d] == TARGET_INH:
+                            gi[i] += amount
+                        else:
+                            _network_v_input(v, neurons.held, refrac, neurons.fired, i,
+                                             amount, neuron, synapse)
             if neurons.fired[i]:
-                neuron, _ = _constants(pops, neurons.population[i])
                 v[i] = _lif_reset(v[i], neuron)
-                refrac[i] = neuron.ref_steps
+                refrac[i] = neuron.ref_steps + 1
             m = rec.state_slot[i]
             if record and m >= 0:
                 rec.state_v[row, m] = v[i]
@@ -193,8 +213,8 @@ def _to_host(array):
 def network_run(clock: Clock, records) -> int:
     """One cooperative launch over the device records; returns the steps done (fewer than
     ``clock.n_steps`` when the spike-monitor buffer might overflow)."""
-    args = (clock, records.populations, records.neurons, records.sources, records.synapses,
-            records.delivery, records.recorders)
+    args = (clock, records.populations, records.neurons, records.sources, records.drives,
+            records.synapses, records.delivery, records.recorders)
     tpb = max(1, int(config.CUDA_THREADS_PER_BLOCK))
     blocks = _grid_size(_network_kernel, args, tpb)
     _network_kernel[blocks, tpb](*args)

@@ -42,6 +42,11 @@ class Populations(NamedTuple):
     leaky: np.ndarray  # (P,) uint8
     subtract: np.ndarray  # (P,) uint8: reset by subtraction
     ref_steps: np.ndarray  # (P,) int64: steps skipped after a spike step
+    conductance: np.ndarray  # (P,) uint8: ge/gi are conductances (COBA), else currents
+    e_exc: np.ndarray  # (P,) reversal potentials of the conductances (COBA)
+    e_inh: np.ndarray
+    dt_over_tau: np.ndarray  # (P,) dt / tau_m
+    buffer_input: np.ndarray  # (P,) uint8: keep jumps onto v during refractoriness (NEST)
 
 
 class Neurons(NamedTuple):
@@ -50,7 +55,8 @@ class Neurons(NamedTuple):
     v: np.ndarray  # (N,) state dtype
     ge: np.ndarray  # (N,) excitatory synaptic current
     gi: np.ndarray  # (N,) inhibitory synaptic current
-    refrac: np.ndarray  # (N,) int32: refractory steps left
+    refrac: np.ndarray  # (N,) int32: refractory steps left + 1 (see network_neuron_update)
+    held: np.ndarray  # (N,) input kept during refractoriness (NEST's refractory_input)
     fired: np.ndarray  # (N rounded up to 8,) uint8: spiked this step
     fired_words: np.ndarray  # the same memory as uint64: eight flags tested at once
     population: np.ndarray  # (N,) int32: the population of each neuron
@@ -66,6 +72,24 @@ class SpikeSources(NamedTuple):
     gen_step: np.ndarray  # (S,) int64: the steps in which spike-time sources spike, ascending
     gen_ptr: np.ndarray  # (S + 1,) int64: CSR over those steps into gen_idx
     gen_idx: np.ndarray  # (spikes,) int32: source index (from 0 = first spike-time source)
+
+
+class Drives(NamedTuple):
+    """Per Poisson drive (K, Brian2's ``PoissonInput``): ``n`` independent Poisson sources
+    onto every neuron of a range, drawn as one binomial count per neuron and step
+    (:func:`neurosim.kernels.scalar.binomial_count`), times ``weight``, added to ``target``."""
+
+    population: np.ndarray  # (K,) int64: the population driven
+    lo: np.ndarray  # (K,) int64: its first neuron
+    hi: np.ndarray  # (K,) int64: one past the last neuron
+    n: np.ndarray  # (K,) int64: sources per neuron
+    p: np.ndarray  # (K,) float64: spike probability of one source per step
+    p0: np.ndarray  # (K,) float64: (1 - p)**n
+    ratio: np.ndarray  # (K,) float64: p / (1 - p)
+    weight: np.ndarray  # (K,) float64
+    target: np.ndarray  # (K,) int64: TARGET_EXC, TARGET_INH or TARGET_V
+    key: np.ndarray  # (K,) uint64: the counter-based generator's key of this drive
+    key2: np.ndarray  # (K,) uint64: a second key (the normal approximation's second uniform)
 
 
 class SynapseGroups(NamedTuple):
@@ -156,6 +180,7 @@ class NetworkRecords(NamedTuple):
     populations: Populations
     neurons: Neurons
     sources: SpikeSources
+    drives: Drives
     synapses: SynapseGroups
     delivery: Delivery
     recorders: Recorders

@@ -17,9 +17,13 @@ delivery, as Brian2 does) are both made of them.
 
 from __future__ import annotations
 
+import math
 import types
 from types import SimpleNamespace
 from typing import NamedTuple
+
+#: :func:`binomial_count` inverts the distribution exactly up to this mean count per step.
+BINOMIAL_EXACT_MEAN = 30.0
 
 
 class LIFConstants(NamedTuple):
@@ -39,13 +43,28 @@ class LIFConstants(NamedTuple):
 
 
 class SynapseConstants(NamedTuple):
-    """Exponential synaptic currents of one network population: ``v`` gains ``ge * k_exc +
-    gi * k_inh`` per step and ``ge``/``gi`` decay by ``decay_exc``/``decay_inh``."""
+    """Synapses and inputs of one network population.
+
+    Current-based (``conductance`` false): ``v`` gains ``ge * k_exc + gi * k_inh`` per step
+    (exact integration). Conductance-based (COBA): ``ge``/``gi`` are conductances in units
+    of the leak conductance and ``v`` relaxes towards
+    ``(v_rest + r_m I + ge e_exc + gi e_inh) / (1 + ge + gi)`` with time constant
+    ``tau_m / (1 + ge + gi)`` (exponential Euler: the conductances held over the step).
+    Either way ``ge``/``gi`` decay by ``decay_exc``/``decay_inh`` per step.
+    ``buffer_input``: jumps onto ``v`` that arrive while the neuron is refractory are kept
+    (discounted by the leak over the rest of the refractory period) and added when it ends,
+    NEST's ``refractory_input``; otherwise they are discarded, as in Brian2.
+    """
 
     k_exc: float
     k_inh: float
     decay_exc: float
     decay_inh: float
+    conductance: bool
+    e_exc: float
+    e_inh: float
+    dt_over_tau: float  # dt / tau_m
+    buffer_input: bool
 
 
 def population_constants(pops, p):
@@ -56,7 +75,8 @@ def population_constants(pops, p):
                           pops.decay_m[p], pops.gain[p], pops.leaky[p] != 0,
                           pops.subtract[p] != 0, pops.ref_steps[p])
     synapse = SynapseConstants(pops.k_exc[p], pops.k_inh[p], pops.decay_exc[p],
-                               pops.decay_inh[p])
+                               pops.decay_inh[p], pops.conductance[p] != 0, pops.e_exc[p],
+                               pops.e_inh[p], pops.dt_over_tau[p], pops.buffer_input[p] != 0)
     return neuron, synapse
 
 
@@ -100,13 +120,43 @@ def lif_neuron_step(v, refrac, current, c):
     return v_out, refrac_out, spiked
 
 
-def network_neuron_update(v, ge, gi, refrac, current, c, syn):
-    """One step of one network neuron with exponential synaptic currents (``syn``:
-    :class:`SynapseConstants`): returns ``(v, ge, gi, refrac, spiked)``. The reset is applied
-    by the network loop after this step's spikes are delivered (:func:`lif_reset`)."""
-    v_driven = lif_drive(v, current, c) + ge * syn.k_exc + gi * syn.k_inh
-    v_new, refrac_new, spiked = lif_gate(v, v_driven, refrac, c)
+def network_neuron_update(v, ge, gi, refrac, held, current, c, syn):
+    """One step of one network neuron: returns ``(v, ge, gi, refrac, spiked)``. The reset is
+    applied by the network loop after this step's spikes are delivered (:func:`lif_reset`).
+
+    Refractoriness in the network counts one more than in :func:`lif_gate`: after a spike
+    ``refrac = ref_steps + 1``; the neuron is held while ``refrac > 1`` and integrates again
+    at ``refrac == 1``, so after the update ``refrac >= 1`` says, without ambiguity, "held
+    during this step" (what :func:`network_v_input` needs to discard jumps onto ``v``).
+    ``held``: input kept during refractoriness (``syn.buffer_input``), added to ``v`` in the
+    first step the neuron integrates again.
+    """
+    v_start = v + held if refrac == 1 else v
+    if syn.conductance:
+        g_total = 1 + ge + gi
+        v_inf = (c.v_rest + c.r_m * current + ge * syn.e_exc + gi * syn.e_inh) / g_total
+        v_driven = v_inf + (v_start - v_inf) * math.exp(-g_total * syn.dt_over_tau)
+    else:
+        v_driven = lif_drive(v_start, current, c) + ge * syn.k_exc + gi * syn.k_inh
+    v_new, _, spiked = lif_gate(v, v_driven, refrac - 1, c)
+    refrac_new = refrac - 1 if refrac > 0 else refrac
     return v_new, ge * syn.decay_exc, gi * syn.decay_inh, refrac_new, spiked
+
+
+def network_v_input(v, held, refrac, fired, j, amount, c, syn):
+    """Add ``amount`` (a synaptic or Poisson jump) to ``v[j]`` after this step's update,
+    unless the neuron was refractory in this step: held (``refrac[j] >= 1``, see
+    :func:`network_neuron_update`) or spiking with a refractory period. Brian2's
+    ``(unless refractory)`` discards such jumps; with ``syn.buffer_input`` (NEST's
+    ``refractory_input``) they go to ``held[j]``, discounted by the leak of the held steps
+    still to come, and enter ``v`` when the neuron integrates again."""
+    spiked = fired[j] != 0
+    if refrac[j] >= 1 or (spiked and c.ref_steps > 0):
+        if syn.buffer_input:
+            remaining = c.ref_steps if spiked else refrac[j] - 1
+            held[j] += amount * c.decay ** remaining
+    else:
+        v[j] += amount
 
 
 def find_sorted(values, x):
@@ -132,17 +182,51 @@ def ring_value(raw, delivery, zero):
     return raw
 
 
-def network_neuron_store(v, ge, gi, refrac, fired, j, current, c, syn):
+def network_neuron_store(v, ge, gi, refrac, held, fired, j, current, c, syn):
     """:func:`network_neuron_update` of neuron ``j`` of the state arrays, written back (and
     ``fired[j]`` set); returns whether it spiked. The loop body of both network kernels."""
-    v_j, ge_j, gi_j, r_j, spiked = network_neuron_update(v[j], ge[j], gi[j], refrac[j], current,
-                                                         c, syn)
+    zero = v[j] * 0
+    held_j = held[j] if syn.buffer_input else zero
+    v_j, ge_j, gi_j, r_j, spiked = network_neuron_update(v[j], ge[j], gi[j], refrac[j], held_j,
+                                                         current, c, syn)
+    if syn.buffer_input and refrac[j] == 1:
+        held[j] = zero
     v[j] = v_j
     ge[j] = ge_j
     gi[j] = gi_j
     refrac[j] = r_j
     fired[j] = 1 if spiked else 0
     return spiked
+
+
+def binomial_count(key, key2, step, index, n, p, p0, ratio):
+    """How many of ``n`` independent sources, each spiking with probability ``p`` in a step,
+    spike in ``step`` (Brian2's ``PoissonInput``), from the counter-based uniforms of
+    :func:`hash_uniform` keyed by ``(key, step, index)``: the same count on every backend.
+    ``p0 = (1 - p)**n`` and ``ratio = p / (1 - p)`` are precomputed. Exact inversion of the
+    binomial distribution while the mean ``n p`` is at most :data:`BINOMIAL_EXACT_MEAN`
+    (about ``n p + 1`` iterations), the normal approximation above (rounded and clipped to
+    [0, n], a second uniform keyed by ``key2``), as Brian2 does for large means."""
+    if p >= 1.0:
+        return n
+    mean = n * p
+    if mean <= BINOMIAL_EXACT_MEAN:
+        u = hash_uniform(key, step, index)
+        k = 0
+        pk = p0
+        cdf = pk
+        while u > cdf and k < n:
+            pk = pk * (n - k) / (k + 1) * ratio
+            k += 1
+            cdf += pk
+            if pk == 0.0 and k > mean:
+                break  # the tail underflowed: u sits in rounding error above the total
+        return k
+    u1 = hash_uniform(key, step, index)
+    u2 = hash_uniform(key2, step, index)
+    z = math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(6.283185307179586 * u2)
+    k = math.floor(mean + math.sqrt(mean * (1.0 - p)) * z + 0.5)
+    return 0 if k < 0 else (n if k > n else int(k))
 
 
 def ovr_unit_train(k, x, targets, weights, bias, w_sum, b_sum, order, lr, errors_out):
@@ -293,8 +377,8 @@ def spiking_maxpool_row(item, dims, currents, inv_scale, scale, v, decay, gain, 
 
 #: Every rule, callees before callers (the order :func:`compile_rules` compiles them in).
 RULES = ("population_constants", "lif_drive", "lif_gate", "lif_reset", "lif_neuron_step",
-         "network_neuron_update", "network_neuron_store", "find_sorted", "ring_value",
-         "hash_uniform", "ovr_unit_train", "spiking_maxpool_row")
+         "network_neuron_update", "network_neuron_store", "network_v_input", "find_sorted",
+         "ring_value", "hash_uniform", "binomial_count", "ovr_unit_train", "spiking_maxpool_row")
 
 
 def compile_rules(compile_one) -> SimpleNamespace:

@@ -6,6 +6,7 @@ from neurosim.network.network import Network
 from neurosim.network.populations import (
     CurrentInput,
     PoissonGroup,
+    PoissonInput,
     Population,
     SpikeSource,
     poisson_spikes,
@@ -20,7 +21,7 @@ from neurosim.network.projections import (
 )
 
 __all__ = [
-    "CurrentInput", "Network", "NetworkTooLargeError", "PoissonGroup", "Population",
+    "CurrentInput", "Network", "NetworkTooLargeError", "PoissonGroup", "PoissonInput", "Population",
     "Projection", "RateMonitor", "SpikeMonitor", "SpikeSource", "StateMonitor",
     "connect_dense", "connect_explicit", "connect_fixed_indegree", "connect_fixed_outdegree",
     "connect_fixed_probability", "poisson_spikes",

@@ -16,6 +16,7 @@ import numpy as np
 from neurosim.kernels.records import (
     COUNTERS,
     Delivery,
+    Drives,
     NetworkRecords,
     Neurons,
     Populations,
@@ -66,6 +67,10 @@ def check_indices(net: Any) -> None:
             raise ValueError(f"{name}: delay_steps must be integers in [0, 2**31)")
         if not np.isfinite(np.asarray(proj.weight, np.float64)).all():
             raise ValueError(f"{name}: weights must be finite")
+        if (proj.post.synapse_model == "conductance" and proj.target != "v"
+                and np.size(proj.weight) and np.min(proj.weight) < 0):
+            raise ValueError(f"{name}: conductance weights must be >= 0 (the target "
+                             "population is conductance-based: inhibition is target='inh')")
     for src in net.sources:
         check(f"spike source {src.name!r}: indices", src.indices, src.n)
     for mon in net.monitors:
@@ -90,6 +95,7 @@ def build_records(net: Any, offsets: dict[int, int], chunk_steps: int) -> Networ
         populations=_populations(net.populations, net.dt_s, net.dtype),
         neurons=neurons,
         sources=_sources(net, offsets),
+        drives=_drives(net, offsets),
         synapses=synapses,
         delivery=Delivery(ring=np.zeros((depth, 3, len(neurons.v)), ring_dtype),
                           dirty=np.zeros((depth, 3), np.uint8),
@@ -129,8 +135,12 @@ def _populations(populations: list[Population], dt: float, dtype: Any) -> Popula
             "decay_m": math.exp(-dt / prm.tau_m_s) if prm.leaky else 1.0,
             "gain": prm.r_m * dt / prm.tau_m_s, "k_exc": k_e, "k_inh": k_i, "decay_exc": d_e,
             "decay_inh": d_i, "leaky": prm.leaky, "subtract": prm.reset == "subtract",
-            "ref_steps": prm.refractory_steps(dt)})
-    kinds = {"leaky": np.uint8, "subtract": np.uint8, "ref_steps": np.int64}
+            "ref_steps": prm.refractory_steps(dt),
+            "conductance": pop.synapse_model == "conductance", "e_exc": pop.e_exc,
+            "e_inh": pop.e_inh, "dt_over_tau": dt / prm.tau_m_s,
+            "buffer_input": pop.refractory_input == "buffer"})
+    kinds = {"leaky": np.uint8, "subtract": np.uint8, "ref_steps": np.int64,
+             "conductance": np.uint8, "buffer_input": np.uint8}
     columns = {name: np.array([row[name] for row in rows], kinds.get(name, dtype))
                for name in Populations._fields if name != "bounds"}
     bounds = np.cumsum([0] + [p.n for p in populations]).astype(np.int64)
@@ -153,9 +163,42 @@ def _neurons(net: Any, offsets: dict[int, int]) -> Neurons:
     v0 = cast_finite("v0", np.concatenate([p.v0 for p in net.populations]), dtype)
     i_bias = cast_finite("i_bias", np.concatenate([p.i_bias for p in net.populations]), dtype)
     cast_finite("CurrentInput values (summed per neuron)", timed_i, dtype)
-    return Neurons(v=v0, ge=np.zeros(n, dtype), gi=np.zeros(n, dtype),
-                   refrac=np.zeros(n, np.int32), fired=fired, fired_words=fired.view(np.uint64),
-                   population=population, i_bias=i_bias, timed_i=timed_i)
+    ge0 = cast_finite("ge0", np.concatenate([p.ge0 for p in net.populations]), dtype)
+    gi0 = cast_finite("gi0", np.concatenate([p.gi0 for p in net.populations]), dtype)
+    return Neurons(v=v0, ge=ge0, gi=gi0, refrac=np.zeros(n, np.int32), held=np.zeros(n, dtype),
+                   fired=fired, fired_words=fired.view(np.uint64), population=population,
+                   i_bias=i_bias, timed_i=timed_i)
+
+
+def _mix_key(seed: int, position: int) -> int:
+    """The generator key of the ``position``-th Poisson drive (SplitMix64 of the pair)."""
+    mask = (1 << 64) - 1
+    x = (seed + (position + 1) * 0x9E3779B97F4A7C15) & mask
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+    return x ^ (x >> 31)
+
+
+def _drives(net: Any, offsets: dict[int, int]) -> Drives:
+    """One row per :class:`~neurosim.network.populations.PoissonInput`."""
+    rows = {name: [] for name in Drives._fields}
+    rows_of = {id(p): k for k, p in enumerate(net.populations)}
+    for k, drive in enumerate(net.drives):
+        p = drive.rate_hz * net.dt_s
+        if p > 1:
+            raise ValueError(f"a PoissonInput rate of {drive.rate_hz:g} Hz exceeds 1/dt_s")
+        lo = offsets[id(drive.target)]
+        values = {"population": rows_of[id(drive.target)], "lo": lo, "hi": lo + drive.target.n,
+                  "n": drive.n, "p": p, "p0": (1.0 - p) ** drive.n if p < 1 else 0.0,
+                  "ratio": p / (1.0 - p) if p < 1 else 0.0, "weight": drive.weight,
+                  "target": TARGETS.index(drive.var), "key": _mix_key(drive.seed, k),
+                  "key2": _mix_key(_mix_key(drive.seed, k), 0)}
+        for name, value in values.items():
+            rows[name].append(value)
+    kinds = {"p": np.float64, "p0": np.float64, "ratio": np.float64, "weight": np.float64,
+             "key": np.uint64, "key2": np.uint64}
+    return Drives(**{name: np.array(rows[name], kinds.get(name, np.int64))
+                     for name in Drives._fields})
 
 
 def cast_finite(name: str, values: np.ndarray, dtype: Any) -> np.ndarray:

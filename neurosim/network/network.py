@@ -26,7 +26,13 @@ from neurosim.network.build import (
 )
 from neurosim.network.memory import check_fits, synapse_bytes
 from neurosim.network.monitors import RateMonitor, SpikeMonitor, StateMonitor
-from neurosim.network.populations import CurrentInput, PoissonGroup, Population, SpikeSource
+from neurosim.network.populations import (
+    CurrentInput,
+    PoissonGroup,
+    PoissonInput,
+    Population,
+    SpikeSource,
+)
 from neurosim.network.projections import Projection
 from neurosim.network.runner import Simulation, run_chunks
 
@@ -62,6 +68,7 @@ class Network:
         self.sources: list[SpikeSource] = []
         self.projections: list[Projection] = []
         self.currents: list[CurrentInput] = []
+        self.drives: list[PoissonInput] = []
         self.monitors: list[SpikeMonitor | StateMonitor | RateMonitor] = []
         self.simulation: Simulation | None = None
         self.interrupted = False
@@ -72,7 +79,7 @@ class Network:
             raise RuntimeError("the network has run already: add every object before run()")
         kinds = ((Population, self.populations), (PoissonGroup, self.poisson),
                  (SpikeSource, self.sources), (Projection, self.projections),
-                 (CurrentInput, self.currents),
+                 (CurrentInput, self.currents), (PoissonInput, self.drives),
                  ((SpikeMonitor, StateMonitor, RateMonitor), self.monitors))
         for obj in objects:
             for kind, bucket in kinds:
@@ -98,9 +105,10 @@ class Network:
             group = getattr(mon, "source", None) or getattr(mon, "population", None)
             if not known(group):
                 raise ValueError(f"a {type(mon).__name__} watches a group that was not added")
-        for cur in self.currents:
+        for cur in self.currents + self.drives:
             if not known(cur.target):
-                raise ValueError("a CurrentInput targets a population that was not added")
+                raise ValueError(f"a {type(cur).__name__} targets a population that was not "
+                                 "added")
 
     @property
     def n_neurons(self) -> int:
@@ -128,7 +136,7 @@ class Network:
         spike_times = sum(len(s.times_s) for s in self.sources)
         total = (synapse_bytes(self.n_synapses, n_src, max(len(keys), 1))
                  + (4 * self.n_synapses if exact else 0)
-                 + n * (4 * item + 4 + 1) + depth * 3 * n * ring_item + n_src * 5
+                 + n * (5 * item + 4 + 1) + depth * 3 * n * ring_item + n_src * 5
                  + timed_rows * n * item + 20 * spike_times
                  + self._recording_bytes(chunk_steps) + 12 * 4 * n_src)
         if duration_s is not None:
@@ -224,10 +232,11 @@ class Network:
 
     # -- views of the state ---------------------------------------------------------------------
     def state_of(self, population: Population) -> dict[str, np.ndarray]:
-        """Current ``v``, ``ge``, ``gi`` and refractory counters of a population (copies)."""
+        """Current ``v``, ``ge``, ``gi`` and refractory counters (steps the neuron is still
+        held) of a population (copies)."""
         sim = self.build()
         neurons = sim.kernels.network_download(sim.records.neurons)
         lo = sim.offsets[id(population)]
         sl = slice(lo, lo + population.n)
         return {"v": neurons.v[sl].copy(), "ge": neurons.ge[sl].copy(),
-                "gi": neurons.gi[sl].copy(), "refractory": neurons.refrac[sl].copy()}
+                "gi": neurons.gi[sl].copy(), "refractory": np.maximum(neurons.refrac[sl] - 1, 0)}

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.checks import check_array, check_scalar
+from neurosim.checks import check_array, check_choice, check_scalar
 from neurosim.network.memory import check_fits
 from neurosim.neurons.lif import LIFParams
 
@@ -57,6 +57,22 @@ class Population:
     i_bias : float or array (n,)
         Constant input current.
     name : str
+    synapse_model : {"current", "conductance"}
+        ``"current"``: ``ge``/``gi`` are currents in units of voltage (CUBA, exact
+        integration). ``"conductance"`` (COBA): they are conductances in units of the leak
+        conductance, ``tau_m dv/dt = (v_rest - v) + R_m I + ge (e_exc - v) + gi (e_inh - v)``,
+        integrated by exponential Euler (the conductances held over each step, as Brian2's
+        ``exponential_euler``); needs a leaky neuron and non-negative synaptic weights.
+    e_exc, e_inh : float
+        Reversal potentials of the conductances (same unit as ``v``).
+    ge0, gi0 : float or array (n,)
+        Initial synaptic currents or conductances.
+    refractory_input : {"discard", "buffer"}
+        Jumps onto ``v`` (``target="v"`` synapses, :class:`PoissonInput` onto ``"v"``) that
+        arrive while a neuron is refractory, including the step it fires in: ``"discard"``
+        them (Brian2's ``(unless refractory)``, NEST's default), or ``"buffer"`` them, decayed
+        by the leak until the refractory period ends, and add them then (NEST's
+        ``refractory_input=True``). Jumps onto ``ge``/``gi`` are always taken.
     """
 
     n: int
@@ -66,6 +82,12 @@ class Population:
     v0: Any = None
     i_bias: Any = 0.0
     name: str = "population"
+    synapse_model: str = "current"
+    e_exc: float = 0.0
+    e_inh: float = -80.0
+    ge0: Any = 0.0
+    gi0: Any = 0.0
+    refractory_input: str = "discard"
 
     def __post_init__(self) -> None:
         self.n = _count("n", self.n)
@@ -76,6 +98,17 @@ class Population:
                 check_scalar(attr, getattr(self, attr), positive=True)
         self.v0 = self._per_neuron("v0", self.params.v_rest if self.v0 is None else self.v0)
         self.i_bias = self._per_neuron("i_bias", self.i_bias)
+        self.ge0 = self._per_neuron("ge0", self.ge0)
+        self.gi0 = self._per_neuron("gi0", self.gi0)
+        self.synapse_model = check_choice("synapse_model", self.synapse_model,
+                                          ("current", "conductance"))
+        self.refractory_input = check_choice("refractory_input", self.refractory_input,
+                                             ("discard", "buffer"))
+        self.e_exc = check_scalar("e_exc", self.e_exc)
+        self.e_inh = check_scalar("e_inh", self.e_inh)
+        if self.synapse_model == "conductance" and not self.params.leaky:
+            raise ValueError("synapse_model='conductance' needs a leaky neuron (the leak "
+                             "conductance is the unit of ge and gi)")
 
     def _per_neuron(self, name: str, value: Any) -> np.ndarray:
         arr = check_array(name, value, ndim=(0, 1), dtype=np.float64)
@@ -143,6 +176,36 @@ def poisson_spikes(group: PoissonGroup, dt_s: float, n_steps: int,
         x = x ^ (x >> np.uint64(31))
     uniform = (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
     return uniform < group.rate_hz[None, :] * dt_s
+
+
+@dataclass(eq=False)
+class PoissonInput:
+    """Brian2's ``PoissonInput``: ``n`` independent Poisson sources at ``rate_hz`` onto every
+    neuron of ``target``, each spike adding ``weight`` to ``var`` (``"v"``, ``"exc"`` for
+    ``ge`` or ``"inh"`` for ``gi``), without materialising the sources: each neuron draws its
+    count per step from Binomial(n, rate * dt) (:func:`neurosim.kernels.scalar.binomial_count`,
+    counter-based on (key, step, neuron): the same on CPU and CUDA, any thread count). The
+    key mixes ``seed`` with the drive's position among the network's PoissonInputs, so two
+    drives with one seed are independent. Applied after the step's synaptic input, before the
+    reset (Brian2's ``synapses`` slot); onto ``v`` it follows the target's
+    ``refractory_input`` rule."""
+
+    target: Population
+    n: int
+    rate_hz: float
+    weight: float
+    var: str = "v"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.target, Population):
+            raise TypeError(f"target must be a Population, got {type(self.target).__name__}")
+        self.n = check_scalar("n", self.n, positive=True, integer=True, maximum=2**62)
+        self.rate_hz = check_scalar("rate_hz", self.rate_hz, nonnegative=True)
+        self.weight = check_scalar("weight", self.weight)
+        self.var = check_choice("var", self.var, ("v", "exc", "inh"))
+        self.seed = check_scalar("seed", self.seed, nonnegative=True, integer=True,
+                                 maximum=2**64 - 1)
 
 
 @dataclass(eq=False)
