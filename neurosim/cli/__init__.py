@@ -19,6 +19,7 @@ from neurosim.cli.convert_command import add_convert
 from neurosim.cli.options import UserError
 from neurosim.cli.simulator_commands import add_info, add_simulate, info
 from neurosim.cli.study_commands import add_bench, add_demo, add_transfer, add_validate
+from neurosim.cli.sweep_command import add_sweep
 
 __all__ = ["UserError", "build_parser", "info", "main"]
 
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # the order of the commands in --help
     for add in (add_info, add_demo, add_simulate, add_convert, add_bench, add_transfer,
-                add_validate):
+                add_validate, add_sweep):
         add(sub)
     return parser
 
