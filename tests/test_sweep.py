@@ -217,3 +217,17 @@ def test_no_grid_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit) as info:
         main(["sweep", "cuba", "--out", "s.csv"])
     assert info.value.code == 2 and "--grid" in capsys.readouterr().err
+
+
+def test_a_running_cluster_by_its_address_records_failures_too(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    grid = {"dt_s": [1e-4, -1.0], "seed": [0, 1]}
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        remote = sweep("cuba", grid, fixed={"scale": 0.05}, out=tmp_path / "r.csv",
+                       scheduler=cluster.scheduler_address, **RUN)
+    local = sweep("cuba", grid, fixed={"scale": 0.05}, out=tmp_path / "l.csv",
+                  scheduler="synchronous", **RUN)
+    assert (remote.computed, remote.failed) == (4, 2) and remote.failures == local.failures
+    for a, b in zip(remote.rows, local.rows):
+        assert a.keys() == b.keys() and same_stats(a, b)

@@ -247,9 +247,10 @@ def dask_client(scheduler: Any = None, n_workers: int | None = None,
 
 
 def _outcomes(model: str, todo: list[SweepPoint], duration_s: float, transient_s: float,
-              scheduler: Any, n_workers: int | None,
-              threads_per_worker: int) -> Iterator[tuple[SweepPoint, dict]]:
-    """(point, task outcome) as the tasks finish."""
+              scheduler: Any, n_workers: int | None, threads_per_worker: int,
+              timings: dict) -> Iterator[tuple[SweepPoint, dict]]:
+    """(point, task outcome) as the tasks finish; the warm-up's wall time goes to
+    ``timings["warmup_s"]``."""
     if scheduler == "synchronous":
         for point in todo:
             yield point, run_point(model, point.params, duration_s, transient_s)
@@ -257,6 +258,8 @@ def _outcomes(model: str, todo: list[SweepPoint], duration_s: float, transient_s
     from distributed import as_completed
 
     with dask_client(scheduler, n_workers, threads_per_worker) as client:
+        if config.CACHE:  # connected: now fill the kernel cache, before any worker needs it
+            timings["warmup_s"] = _warm_up(model, todo)
         futures = {client.submit(run_point, model, p.params, duration_s, transient_s,
                                  pure=False): p for p in todo}
         for future in as_completed(futures):
@@ -315,13 +318,13 @@ def sweep(model: str, grid: dict, *, fixed: dict | None = None, out: str | os.Pa
     param_names = sorted(points[0].params)
     warmup_s, completed, failed = None, [], 0
     if todo:
-        table.write(order=[p.key for p in points])  # a whole table, even after a cut line
-        if scheduler != "synchronous" and config.CACHE:
-            warmup_s = _warm_up(model, todo)
+        if table.path.exists():
+            table.write(order=[p.key for p in points])  # whole lines, even after a cut one
         from tqdm.auto import tqdm
 
+        timings: dict[str, float] = {}
         outcomes = _outcomes(model, todo, duration_s, transient_s, scheduler, n_workers,
-                             threads_per_worker)
+                             threads_per_worker, timings)
         with closing(outcomes), tqdm(total=len(todo), desc=f"sweep {model}", unit="point",
                                      disable=not progress) as bar:
             for point, outcome in outcomes:
@@ -334,6 +337,7 @@ def sweep(model: str, grid: dict, *, fixed: dict | None = None, out: str | os.Pa
                 failed += bool(outcome["error"])
                 bar.update()
         table.write(order=[p.key for p in points])
+        warmup_s = timings.get("warmup_s")
     rows = [table.rows[p.key] for p in points]
     failures = {row[KEY]: row[ERROR] for row in rows if row[ERROR]}
     return SweepResult(Path(out), model, rows, done_before, len(completed), failed, failures,
