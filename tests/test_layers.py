@@ -19,6 +19,7 @@ LAYERS = (
     ("neurosim.convert",),
     ("neurosim.interop",),
     ("neurosim.datasets", "neurosim.zoo", "neurosim.plot"),
+    ("neurosim.gallery",),
     ("neurosim.studies",),
     ("neurosim.cli", "neurosim.__main__"),
 )

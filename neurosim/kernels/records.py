@@ -46,6 +46,7 @@ class Populations(NamedTuple):
     e_exc: np.ndarray  # (P,) reversal potentials of the conductances (COBA)
     e_inh: np.ndarray
     dt_over_tau: np.ndarray  # (P,) dt / tau_m
+    g_leak: np.ndarray  # (P,) 1: the unit of the conductances (COBA)
     buffer_input: np.ndarray  # (P,) uint8: keep jumps onto v during refractoriness (NEST)
 
 

@@ -64,6 +64,7 @@ class SynapseConstants(NamedTuple):
     e_exc: float
     e_inh: float
     dt_over_tau: float  # dt / tau_m
+    g_leak: float  # 1: the leak conductance, the unit of ge and gi (COBA)
     buffer_input: bool
 
 
@@ -76,7 +77,8 @@ def population_constants(pops, p):
                           pops.subtract[p] != 0, pops.ref_steps[p])
     synapse = SynapseConstants(pops.k_exc[p], pops.k_inh[p], pops.decay_exc[p],
                                pops.decay_inh[p], pops.conductance[p] != 0, pops.e_exc[p],
-                               pops.e_inh[p], pops.dt_over_tau[p], pops.buffer_input[p] != 0)
+                               pops.e_inh[p], pops.dt_over_tau[p], pops.g_leak[p],
+                               pops.buffer_input[p] != 0)
     return neuron, synapse
 
 
@@ -133,7 +135,8 @@ def network_neuron_update(v, ge, gi, refrac, held, current, c, syn):
     """
     v_start = v + held if refrac == 1 else v
     if syn.conductance:
-        g_total = 1 + ge + gi
+        # (no integer literal: float32 state stays float32, as on CUDA)
+        g_total = syn.g_leak + ge + gi
         v_inf = (c.v_rest + c.r_m * current + ge * syn.e_exc + gi * syn.e_inh) / g_total
         v_driven = v_inf + (v_start - v_inf) * math.exp(-g_total * syn.dt_over_tau)
     else:
@@ -185,7 +188,7 @@ def ring_value(raw, delivery, zero):
 def network_neuron_store(v, ge, gi, refrac, held, fired, j, current, c, syn):
     """:func:`network_neuron_update` of neuron ``j`` of the state arrays, written back (and
     ``fired[j]`` set); returns whether it spiked. The loop body of both network kernels."""
-    zero = v[j] * 0
+    zero = c.v_th - c.v_th  # (not v[j] * 0: an integer literal would make it float64)
     held_j = held[j] if syn.buffer_input else zero
     v_j, ge_j, gi_j, r_j, spiked = network_neuron_update(v[j], ge[j], gi[j], refrac[j], held_j,
                                                          current, c, syn)

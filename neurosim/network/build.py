@@ -137,7 +137,7 @@ def _populations(populations: list[Population], dt: float, dtype: Any) -> Popula
             "decay_inh": d_i, "leaky": prm.leaky, "subtract": prm.reset == "subtract",
             "ref_steps": prm.refractory_steps(dt),
             "conductance": pop.synapse_model == "conductance", "e_exc": pop.e_exc,
-            "e_inh": pop.e_inh, "dt_over_tau": dt / prm.tau_m_s,
+            "e_inh": pop.e_inh, "dt_over_tau": dt / prm.tau_m_s, "g_leak": 1.0,
             "buffer_input": pop.refractory_input == "buffer"})
     kinds = {"leaky": np.uint8, "subtract": np.uint8, "ref_steps": np.int64,
              "conductance": np.uint8, "buffer_input": np.uint8}
