@@ -364,10 +364,12 @@ def phase_diagram(rows: Sequence[dict], x: str = "g", y: str = "nu_ratio",
     """Heat maps of ``stats`` over the (``x``, ``y``) plane of a sweep's rows, in the style of
     Brunel (2000), Fig. 2: one panel per statistic, each with its colour bar; statistics named
     ``rate*`` on a log colour scale (a rate of 0 shows as the lowest colour). Cells of failed
-    or missing points are blank; several rows at one (x, y) (another parameter varied) are
-    averaged. Returns the matplotlib ``Figure``."""
+    or missing points (and NaN values, e.g. a CV without enough spikes) are blank; several
+    rows at one (x, y) (another parameter varied) are averaged. Returns the matplotlib
+    ``Figure``."""
     from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     rows = list(rows)
     for name in (x, y, *stats):
@@ -400,11 +402,16 @@ def phase_diagram(rows: Sequence[dict], x: str = "g", y: str = "nu_ratio",
         ax = fig.add_subplot(1, len(stats), i + 1)
         mesh = ax.pcolormesh(_cell_edges(xs), _cell_edges(ys), image, norm=norm,
                              cmap="viridis")
-        fig.colorbar(mesh, ax=ax, label=STAT_LABELS.get(stat, stat))
+        bar = fig.colorbar(mesh, ax=ax, label=STAT_LABELS.get(stat, stat))
+        if norm is not None:  # plain numbers (20, 50), not 2x10^1, on the log scale
+            bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            wide = norm.vmax > 10 * norm.vmin  # then label 2 and 5 between decades
+            bar.ax.yaxis.set_minor_formatter(FuncFormatter(
+                lambda v, _, wide=wide: f"{v:g}" if not wide or f"{v:g}"[0] in "25" else ""))
         ax.set_xlabel(AXIS_LABELS.get(x, x))
         ax.set_ylabel(AXIS_LABELS.get(y, y))
-        ax.set_xticks(xs)
-        ax.set_yticks(ys)
+        ax.set_xticks(xs, labels=[f"{v:g}" for v in xs])
+        ax.set_yticks(ys, labels=[f"{v:g}" for v in ys])
         ax.set_title(STAT_LABELS.get(stat, stat))
     if title:
         fig.suptitle(title)
