@@ -215,3 +215,24 @@ def test_converted_network_cpu_equals_cuda():
     results = [convert(model, x, backend=b).simulate(x, 6) for b in ("cpu", "cuda")]
     assert results[0]["spikes"] == results[1]["spikes"]
     np.testing.assert_allclose(results[1]["membrane"], results[0]["membrane"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("refractory_input", ["discard", "buffer"])
+def test_models_network_cpu_equals_cuda(refractory_input):
+    """Poisson drives (exact-inversion and normal branches), jumps onto v discarded or
+    buffered during refractoriness, conductance-based synapses: the same spikes and state."""
+    from tests.test_network_models import model_network
+
+    runs = {}
+    for backend in ("cpu", "cuda"):
+        net, mons = model_network(backend, refractory_input=refractory_input)
+        net.run(0.006, progress=False, chunk_steps=25)
+        runs[backend] = (net, mons)
+    (cpu_net, cpu_mons), (gpu_net, gpu_mons) = runs["cpu"], runs["cuda"]
+    for c, g in zip(cpu_mons, gpu_mons):
+        assert np.array_equal(c.steps, g.steps) and np.array_equal(c.indices, g.indices)
+    assert sum(m.steps.size for m in cpu_mons) > 20
+    for pop, gpu_pop in zip(cpu_net.populations, gpu_net.populations):
+        for var in ("v", "ge", "gi"):
+            np.testing.assert_allclose(gpu_net.state_of(gpu_pop)[var],
+                                       cpu_net.state_of(pop)[var], rtol=1e-12, atol=1e-12)
