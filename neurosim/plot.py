@@ -146,3 +146,34 @@ def layer_rates(firing_rates: dict, *, ax: Axes | None = None,
     if title:
         ax.set_title(title)
     return fig
+
+
+def raster_and_rate(steps: np.ndarray, indices: np.ndarray, n_neurons: int, n_steps: int,
+                    dt_s: float, *, show_neurons: int = 50, t_range_s: tuple | None = None,
+                    bin_s: float = 1e-3, title: str | None = None,
+                    axes: tuple[Axes, Axes] | None = None) -> Figure:
+    """Brunel (2000) Fig. 8 style: the spikes of the first ``show_neurons`` neurons above,
+    the population rate (Hz per neuron, ``bin_s`` bins, all neurons) below, over
+    ``t_range_s`` (default: the whole run). Spikes as recorded: steps and global indices."""
+    if axes is None:
+        fig, (ax_r, ax_p) = plt.subplots(2, 1, figsize=(4.2, 4.6), sharex=True,
+                                         height_ratios=[3, 1], layout="constrained")
+    else:
+        ax_r, ax_p = axes
+        fig = ax_r.figure
+    steps, indices = np.asarray(steps), np.asarray(indices)
+    lo, hi = (0.0, n_steps * dt_s) if t_range_s is None else t_range_s
+    keep = (indices < show_neurons) & (steps * dt_s >= lo) & (steps * dt_s < hi)
+    ax_r.plot(steps[keep] * dt_s * 1e3, indices[keep], "|", ms=3, color="k", mew=0.6)
+    ax_r.set_ylabel("neuron")
+    ax_r.set_ylim(-0.5, show_neurons - 0.5)
+    width = max(1, int(round(bin_s / dt_s)))
+    counts = np.bincount(steps // width, minlength=-(-n_steps // width))
+    t = np.arange(len(counts)) * width * dt_s
+    ax_p.plot(t * 1e3, counts / (n_neurons * width * dt_s), lw=0.8, color="C0")
+    ax_p.set_xlim(lo * 1e3, hi * 1e3)
+    ax_p.set_xlabel("time (ms)")
+    ax_p.set_ylabel("rate (Hz)")
+    if title:
+        ax_r.set_title(title)
+    return fig

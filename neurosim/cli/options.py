@@ -36,6 +36,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
 def add_command(sub: argparse._SubParsersAction, name: str, help_text: str, epilog: str,
                 func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
     """A sub-command with its examples, ``--json`` and ``--quiet``."""

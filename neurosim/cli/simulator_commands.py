@@ -13,8 +13,10 @@ import neurosim
 from neurosim.cli.options import (
     UserError,
     add_command,
-    add_network_options,
     add_run_options,
+    nonnegative_float,
+    positive_float,
+    positive_int,
 )
 
 
@@ -59,34 +61,76 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    from neurosim import plot
-    from neurosim.network.cuba import build_cuba, mean_rate_hz
+def _parse_settings(items: list[str]) -> dict[str, Any]:
+    """``--set name=value`` pairs: numbers become int or float, other text stays text."""
+    params: dict[str, Any] = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--set expects name=value, got {item!r}")
+        try:
+            value: Any = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                value = text
+        params[name.strip()] = value
+    return params
 
-    if args.model != "cuba":
-        raise UserError(f"unknown model {args.model!r}; available: cuba")
-    net, mons = build_cuba(args.neurons, seed=args.seed, backend=args.backend)
-    net.run(args.duration, progress=not args.quiet and not args.json)
-    result = {"model": "cuba", "neurons": args.neurons, "synapses": net.n_synapses,
-              "duration_s": args.duration, "rate_hz": mean_rate_hz(mons),
-              "run_s": net.run_s}
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import inspect
+
+    import numpy as np
+
+    from neurosim import gallery, plot
+
+    if args.model not in gallery.MODELS:
+        raise UserError(f"unknown model {args.model!r}; available: {', '.join(gallery.MODELS)}")
+    params = _parse_settings(args.set)
+    if args.neurons is not None:
+        params["n"] = args.neurons
+    if args.scale is not None:
+        params["scale"] = args.scale
+    if args.regime:
+        if args.model != "brunel2000":
+            raise UserError("--regime is a brunel2000 option")
+        from neurosim.gallery.brunel import REGIMES
+
+        params["g"], params["nu_ratio"] = REGIMES[args.regime]
+    accepted = inspect.signature(gallery.build_function(args.model)).parameters
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise UserError(f"model {args.model!r} has no parameter {', '.join(unknown)}; it takes "
+                        f"{', '.join(p for p in accepted if p not in ('backend', 'dtype'))}")
+    if args.transient >= args.duration:
+        raise UserError(f"--transient ({args.transient}) must be shorter than --duration "
+                        f"({args.duration})")
+    run = gallery.simulate(args.model, duration_s=args.duration, transient_s=args.transient,
+                           progress=not args.quiet and not args.json, seed=args.seed,
+                           backend=args.backend, dtype=np.dtype(args.dtype), **params)
+    net = run.model.network
+    result = {"model": args.model, "description": run.model.description,
+              "params": run.model.params, "neurons": run.n_neurons,
+              "synapses": net.n_synapses, "duration_s": args.duration,
+              "transient_s": args.transient, "run_s": run.run_s, **run.stats}
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        steps = net.steps_done
-        raster = mons["spikes_exc"].as_raster(steps)[:, :500]
-        plot.raster(raster, net.dt_s, title="CUBA network (first 500 excitatory)").savefig(
-            out / "cuba_raster.png", dpi=120)
-        plot.population_rate(mons["spikes_exc"].as_raster(steps), net.dt_s,
-                             title="CUBA excitatory population rate").savefig(
-            out / "cuba_rate.png", dpi=120)
+        start = max(args.transient, args.duration - 0.2)
+        plot.raster_and_rate(run.steps, run.indices, run.n_neurons, run.n_steps, run.dt_s,
+                             t_range_s=(start, args.duration),
+                             title=f"{args.model}: {result['rate_hz']:.1f} Hz").savefig(
+            out / f"{args.model}_raster.png", dpi=120)
         (out / "simulate.json").write_text(json.dumps(result, indent=2))
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"CUBA: {result['neurons']:,} neurons, {result['synapses']:,} synapses, "
-              f"{args.duration} s simulated in {result['run_s']:.3f} s, mean rate "
-              f"{result['rate_hz']:.2f} Hz")
+        print(f"{args.model}: {run.n_neurons:,} neurons, {net.n_synapses:,} synapses, "
+              f"{args.duration} s simulated in {run.run_s:.3f} s; after {args.transient} s: "
+              f"rate {result['rate_hz']:.2f} Hz, synchrony {result['synchrony']:.3f}, "
+              f"CV ISI {result['cv_isi']:.3f}")
     return 0
 
 
@@ -97,10 +141,20 @@ def add_info(sub: argparse._SubParsersAction) -> None:
 
 
 def add_simulate(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "simulate", "simulate a built-in network model",
-                    "example:\n  neurosim simulate cuba --neurons 4000 --duration 1 "
-                    "--out out",
+    p = add_command(sub, "simulate", "simulate a model of the gallery (neurosim.gallery)",
+                    "examples:\n  neurosim simulate cuba --neurons 4000 --duration 1 --out out"
+                    "\n  neurosim simulate brunel2000 --regime B --scale 0.2 --duration 0.5 "
+                    "--transient 0.1\n  neurosim simulate coba --set n=2000 --json",
                     _cmd_simulate)
-    p.add_argument("model", help="model name: cuba")
-    add_network_options(p)
+    p.add_argument("model", help="cuba, coba or brunel2000")
+    p.add_argument("--neurons", type=positive_int, help="network size n (cuba, coba)")
+    p.add_argument("--duration", type=positive_float, default=1.0, help="seconds")
+    p.add_argument("--transient", type=nonnegative_float, default=0.0,
+                   help="seconds left out of the statistics")
+    p.add_argument("--scale", type=positive_float, help="size relative to the model's default")
+    p.add_argument("--regime", choices=["A", "B", "C", "D"],
+                   help="brunel2000: the (g, nu_ext/nu_thr) of Brunel (2000) Fig. 8")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="a model parameter (repeatable), e.g. --set g=4.5")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     add_run_options(p, "folder for plots and JSON")

@@ -5,9 +5,11 @@ monitor over every neuron); ``simulate(name, duration_s=..., **params)`` builds,
 summarises it (:class:`ModelRun`: rate, synchrony and CV of inter-spike intervals from
 :mod:`neurosim.gallery.stats`); ``run_model`` is the flat form a parameter sweep calls.
 
-=============  ===============================================================================
-``cuba``       Vogels & Abbott (2005) / Brette et al. (2007) benchmark 2: current-based synapses
-=============  ===============================================================================
+==============  ==============================================================================
+``cuba``        Vogels & Abbott (2005) / Brette et al. (2007) benchmark 2: current synapses
+``coba``        the same network with conductance-based synapses (benchmark 1)
+``brunel2000``  Brunel (2000): sparse E/I network with Poisson drive, four regimes (Fig. 8)
+==============  ==============================================================================
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from neurosim.checks import check_choice, check_scalar
 #: name -> module path of its constructor (imported when first used).
 MODELS: dict[str, str] = {
     "cuba": "neurosim.gallery.cuba",
+    "coba": "neurosim.gallery.coba",
+    "brunel2000": "neurosim.gallery.brunel",
 }
 
 
@@ -57,7 +61,8 @@ class ModelRun:
     stats: dict = field(default_factory=dict)
 
 
-def _constructor(name: str) -> Callable[..., Model]:
+def build_function(name: str) -> Callable[..., Model]:
+    """The ``build`` function of gallery model ``name`` (its signature lists the parameters)."""
     import importlib
 
     name = check_choice("model", name, tuple(MODELS))
@@ -66,7 +71,7 @@ def _constructor(name: str) -> Callable[..., Model]:
 
 def build(name: str, **params: Any) -> Model:
     """Build gallery model ``name`` with ``params`` (see each model's ``build``)."""
-    return _constructor(name)(**params)
+    return build_function(name)(**params)
 
 
 def simulate(name: str, *, duration_s: float = 1.0, transient_s: float = 0.0,

@@ -4,8 +4,11 @@ Each step, in Brian2's order: (1) integrate every neuron (:func:`scalar.network_
 and mark threshold crossings; (2) collect the step's spikes: neurons, Poisson sources,
 spike-time sources; (3) record them; (4) deliver them event-driven through the CSR groups
 into a ring buffer of future inputs (slot ``(t + delay) % D``); (5) add this step's slot to
-``ge``/``gi``/``v``; (6) reset the neurons that spiked (:func:`scalar.lif_reset`). The state is
-the records of :mod:`neurosim.kernels.records`; Python calls the kernel once per chunk.
+``ge``/``gi``, then its jumps onto ``v`` except where the neuron was refractory in this step
+(:func:`scalar.network_v_input`: discarded as in Brian2, or kept for later as NEST's
+``refractory_input``), then the Poisson drives (:func:`scalar.binomial_count`); (6) reset the
+neurons that spiked (:func:`scalar.lif_reset`). The state is the records of
+:mod:`neurosim.kernels.records`; Python calls the kernel once per chunk.
 """
 
 from __future__ import annotations
