@@ -101,8 +101,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         if not stats:
             raise UserError("no point succeeded: nothing to draw (see the error column)")
         fig = phase_diagram(result.rows, x=x, y=y, stats=stats,
-                            title=f"{args.model}: {len(result.rows)} points, "
-                                  f"{args.duration:g} s")
+                            title=", ".join([f"{args.model}: {len(result.rows)} points",
+                                             *(f"{k}={v}" for k, v in fixed.items()),
+                                             f"{args.duration:g} s simulated"]))
         fig.savefig(args.figure, dpi=120)
         report["figure"] = args.figure
     if args.json:
