@@ -159,7 +159,7 @@ def network_run(net, n_steps):
     step when its refractory counter is positive at the start of the step; jumps onto ``v``
     that arrive in a step where it is held, or in which it fires (with a refractory period),
     are discarded (``refractory_input="discard"``) or kept with the leak of the held steps to
-    come and added when it integrates again (``"buffer"``)."""
+    come and added at the end of its last held step (``"buffer"``)."""
     from neurosim.network.populations import PoissonGroup, poisson_spikes
 
     dt = net.dt_s
@@ -216,8 +216,7 @@ def network_run(net, n_steps):
                 vals = timed[id(pop)]
                 current = current + vals[min(t, len(vals) - 1)]
             active = s["ref"] <= 0
-            v_start = np.where(active, s["v"] + s["held"], s["v"])
-            s["held"] = np.where(active, 0.0, s["held"])
+            v_start = s["v"]
             ge, gi = s["ge"], s["gi"]
             if pop.synapse_model == "conductance":
                 g = 1 + ge + gi
@@ -277,6 +276,10 @@ def network_run(net, n_steps):
                 state[id(pop)][var] = state[id(pop)][var] + amount
         for pop in net.populations:
             s = state[id(pop)]
+            # kept input enters v at the end of the last refractory step
+            release = held_now[id(pop)] & (s["ref"] == 0)
+            s["v"] = np.where(release, s["v"] + s["held"], s["v"])
+            s["held"] = np.where(release, 0.0, s["held"])
             prm, fired = pop.params, fired_now[id(pop)]
             if prm.reset == "subtract":
                 s["v"] = np.where(fired, s["v"] - (prm.v_th - prm.v_reset), s["v"])

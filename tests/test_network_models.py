@@ -99,15 +99,16 @@ def test_jumps_during_refractoriness_are_discarded():
 
 def test_buffered_refractory_input_arrives_decayed_after_the_period():
     """NEST's refractory_input: spike at step 0 (v0 above threshold), t_ref 1 ms: held in
-    steps 1..9. A jump at step 5, 4 held steps before the neuron integrates again at step 10,
-    enters v then: w * decay**4 added at the start of step 10, which decays one more step."""
+    steps 1..9. A jump at step 5, with 4 held steps to come, enters v at the end of step 9,
+    the last held one, as w * decay**4; the neuron integrates from there at step 10."""
     times = np.array([5]) * DT
     net, mon, state = _one_neuron(times, 8.0, "buffer", t_ref_s=0.001, v0=20.0)
     net.run(0.003, progress=False)
     assert mon.steps.tolist() == [0]
     decay = math.exp(-DT / 0.02)
     v = state.v[:, 0]
-    assert v[9] == 0.0
+    assert v[8] == 0.0
+    assert v[9] == pytest.approx(8.0 * decay ** 4, rel=1e-12)
     assert v[10] == pytest.approx(8.0 * decay ** 4 * decay, rel=1e-12)
     assert v[11] == pytest.approx(v[10] * decay, rel=1e-12)
     discarded = _one_neuron(times, 8.0, "discard", t_ref_s=0.001, v0=20.0)

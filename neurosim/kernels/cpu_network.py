@@ -31,6 +31,7 @@ from neurosim.kernels.records import (
 rules = scalar.compile_rules(njit(inline="always", fastmath=NJIT_OPTIONS["fastmath"]))
 _network_neuron_store = rules.network_neuron_store
 _network_v_input = rules.network_v_input
+_release_held = rules.release_held
 _binomial_count = rules.binomial_count
 _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
@@ -45,13 +46,12 @@ _find_sorted = rules.find_sorted
 
 
 @njit(inline="always", **NJIT_OPTIONS)
-def _integrate_block(v, ge, gi, refrac, held, fired, i_bias, timed, has_timed, neuron,
-                     synapse):
+def _integrate_block(v, ge, gi, refrac, fired, i_bias, timed, has_timed, neuron, synapse):
     """One step of one block of one population (1-D views: the loop vectorises)."""
     zero = v.dtype.type(0)
     for j in range(v.shape[0]):
         current = i_bias[j] + (timed[j] if has_timed else zero)
-        _network_neuron_store(v, ge, gi, refrac, held, fired, j, current, neuron, synapse)
+        _network_neuron_store(v, ge, gi, refrac, fired, j, current, neuron, synapse)
 
 
 @njit(inline="always", **NJIT_OPTIONS)
@@ -93,9 +93,8 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec)
                 lo = lo_p + b * _BLOCK
                 hi = min(lo + _BLOCK, hi_p)
                 timed_row = timed_i[ti, lo:hi] if n_timed > 0 else i_bias[lo:hi]
-                _integrate_block(v[lo:hi], ge[lo:hi], gi[lo:hi], refrac[lo:hi], held[lo:hi],
-                                 fired[lo:hi], i_bias[lo:hi], timed_row, n_timed > 0, neuron,
-                                 synapse)
+                _integrate_block(v[lo:hi], ge[lo:hi], gi[lo:hi], refrac[lo:hi], fired[lo:hi],
+                                 i_bias[lo:hi], timed_row, n_timed > 0, neuron, synapse)
         # (2) collect spikes: scan the flags eight at a time
         n_spk = 0
         for w in range(neurons.fired_words.shape[0]):
@@ -199,6 +198,11 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec)
                         else:
                             _network_v_input(v, held, refrac, fired, i, amount, neuron,
                                              synapse)
+        # input kept during refractoriness (NEST's refractory_input) enters v
+        for p in range(n_pops):
+            if pops.buffer_input[p]:
+                for i in range(pops.bounds[p], pops.bounds[p + 1]):
+                    _release_held(v, held, refrac, i)
         # (6) reset
         for q in range(n_neuron_spk):
             i = spike_list[q]

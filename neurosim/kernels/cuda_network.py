@@ -46,6 +46,7 @@ from neurosim.kernels.records import (
 rules = scalar.compile_rules(cuda.jit(device=True))
 _network_neuron_store = rules.network_neuron_store
 _network_v_input = rules.network_v_input
+_release_held = rules.release_held
 _binomial_count = rules.binomial_count
 _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
@@ -92,8 +93,8 @@ def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, r
             current = neurons.i_bias[i]
             if n_timed > 0:  # (no float64 literal: float32 state stays float32, as on the CPU)
                 current = current + neurons.timed_i[ti, i]
-            spiked = _network_neuron_store(v, ge, gi, refrac, neurons.held, neurons.fired, i,
-                                           current, neuron, synapse)
+            spiked = _network_neuron_store(v, ge, gi, refrac, neurons.fired, i, current, neuron,
+                                           synapse)
             if spiked:
                 spike_list[cuda.atomic.add(counters, COUNT_STEP_SPIKES, 1)] = i
                 if record_rate:
@@ -159,6 +160,8 @@ def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, r
                         else:
                             _network_v_input(v, neurons.held, refrac, neurons.fired, i,
                                              amount, neuron, synapse)
+            if synapse.buffer_input:
+                _release_held(v, neurons.held, refrac, i)
             if neurons.fired[i]:
                 v[i] = _lif_reset(v[i], neuron)
                 refrac[i] = neuron.ref_steps + 1

@@ -122,7 +122,7 @@ def lif_neuron_step(v, refrac, current, c):
     return v_out, refrac_out, spiked
 
 
-def network_neuron_update(v, ge, gi, refrac, held, current, c, syn):
+def network_neuron_update(v, ge, gi, refrac, current, c, syn):
     """One step of one network neuron: returns ``(v, ge, gi, refrac, spiked)``. The reset is
     applied by the network loop after this step's spikes are delivered (:func:`lif_reset`).
 
@@ -130,17 +130,14 @@ def network_neuron_update(v, ge, gi, refrac, held, current, c, syn):
     ``refrac = ref_steps + 1``; the neuron is held while ``refrac > 1`` and integrates again
     at ``refrac == 1``, so after the update ``refrac >= 1`` says, without ambiguity, "held
     during this step" (what :func:`network_v_input` needs to discard jumps onto ``v``).
-    ``held``: input kept during refractoriness (``syn.buffer_input``), added to ``v`` in the
-    first step the neuron integrates again.
     """
-    v_start = v + held if refrac == 1 else v
     if syn.conductance:
         # (no integer literal: float32 state stays float32, as on CUDA)
         g_total = syn.g_leak + ge + gi
         v_inf = (c.v_rest + c.r_m * current + ge * syn.e_exc + gi * syn.e_inh) / g_total
-        v_driven = v_inf + (v_start - v_inf) * math.exp(-g_total * syn.dt_over_tau)
+        v_driven = v_inf + (v - v_inf) * math.exp(-g_total * syn.dt_over_tau)
     else:
-        v_driven = lif_drive(v_start, current, c) + ge * syn.k_exc + gi * syn.k_inh
+        v_driven = lif_drive(v, current, c) + ge * syn.k_exc + gi * syn.k_inh
     v_new, _, spiked = lif_gate(v, v_driven, refrac - 1, c)
     refrac_new = refrac - 1 if refrac > 0 else refrac
     return v_new, ge * syn.decay_exc, gi * syn.decay_inh, refrac_new, spiked
@@ -152,7 +149,8 @@ def network_v_input(v, held, refrac, fired, j, amount, c, syn):
     :func:`network_neuron_update`) or spiking with a refractory period. Brian2's
     ``(unless refractory)`` discards such jumps; with ``syn.buffer_input`` (NEST's
     ``refractory_input``) they go to ``held[j]``, discounted by the leak of the held steps
-    still to come, and enter ``v`` when the neuron integrates again."""
+    still to come, and :func:`release_held` adds them to ``v`` at the end of the last held
+    step, so the neuron starts integrating from there."""
     spiked = fired[j] != 0
     if refrac[j] >= 1 or (spiked and c.ref_steps > 0):
         if syn.buffer_input:
@@ -160,6 +158,27 @@ def network_v_input(v, held, refrac, fired, j, amount, c, syn):
             held[j] += amount * c.decay ** remaining
     else:
         v[j] += amount
+
+
+def release_held(v, held, refrac, j):
+    """At the end of a neuron's last refractory step (``refrac[j] == 1`` after the update),
+    the input it kept (:func:`network_v_input` with ``buffer_input``) enters ``v``."""
+    if refrac[j] == 1 and held[j] != 0:
+        v[j] += held[j]
+        held[j] = 0
+
+
+def network_neuron_store(v, ge, gi, refrac, fired, j, current, c, syn):
+    """:func:`network_neuron_update` of neuron ``j`` of the state arrays, written back (and
+    ``fired[j]`` set); returns whether it spiked. The loop body of both network kernels."""
+    v_j, ge_j, gi_j, r_j, spiked = network_neuron_update(v[j], ge[j], gi[j], refrac[j], current,
+                                                         c, syn)
+    v[j] = v_j
+    ge[j] = ge_j
+    gi[j] = gi_j
+    refrac[j] = r_j
+    fired[j] = 1 if spiked else 0
+    return spiked
 
 
 def find_sorted(values, x):
@@ -183,23 +202,6 @@ def ring_value(raw, delivery, zero):
     if delivery.exact:
         return (zero + raw) * delivery.quantum
     return raw
-
-
-def network_neuron_store(v, ge, gi, refrac, held, fired, j, current, c, syn):
-    """:func:`network_neuron_update` of neuron ``j`` of the state arrays, written back (and
-    ``fired[j]`` set); returns whether it spiked. The loop body of both network kernels."""
-    zero = c.v_th - c.v_th  # (not v[j] * 0: an integer literal would make it float64)
-    held_j = held[j] if syn.buffer_input else zero
-    v_j, ge_j, gi_j, r_j, spiked = network_neuron_update(v[j], ge[j], gi[j], refrac[j], held_j,
-                                                         current, c, syn)
-    if syn.buffer_input and refrac[j] == 1:
-        held[j] = zero
-    v[j] = v_j
-    ge[j] = ge_j
-    gi[j] = gi_j
-    refrac[j] = r_j
-    fired[j] = 1 if spiked else 0
-    return spiked
 
 
 def binomial_count(key, key2, step, index, n, p, p0, ratio):
@@ -380,8 +382,9 @@ def spiking_maxpool_row(item, dims, currents, inv_scale, scale, v, decay, gain, 
 
 #: Every rule, callees before callers (the order :func:`compile_rules` compiles them in).
 RULES = ("population_constants", "lif_drive", "lif_gate", "lif_reset", "lif_neuron_step",
-         "network_neuron_update", "network_neuron_store", "network_v_input", "find_sorted",
-         "ring_value", "hash_uniform", "binomial_count", "ovr_unit_train", "spiking_maxpool_row")
+         "network_neuron_update", "network_v_input", "release_held", "network_neuron_store",
+         "find_sorted", "ring_value", "hash_uniform", "binomial_count", "ovr_unit_train",
+         "spiking_maxpool_row")
 
 
 def compile_rules(compile_one) -> SimpleNamespace:
