@@ -27,7 +27,9 @@ Targets: ``"numpy"`` (runtime, no compiler; the tests) or ``"cpp_standalone"`` (
 project in a temporary folder per call, built, compiled and run by ``run()``; ``run_s`` is the
 binary's own simulation time, ``device._last_run_time``, as in
 :mod:`neurosim.studies.peer_benchmarks`; ``build_s`` everything else: code generation, C++
-compilation, writing and reading the arrays). On the numpy target ``build_s`` is the time to
+compilation, writing and reading the arrays; with ``reruns = k`` the compiled binary is then
+executed ``k`` more times, no recompilation, and ``rerun_s`` holds the binary's own run time
+of each, for benchmarks). On the numpy target ``build_s`` is the time to
 create the Brian2 objects (connectivity included) and ``run_s`` the wall time of ``run()``.
 """
 
@@ -51,7 +53,8 @@ DT_S = 1e-4  # 0.1 ms, every model here
 class Brian2Run(NamedTuple):
     """Spikes of a Brian2 run, numbered like neurosim's gallery: ``indices`` are global
     (excitatory neurons first, then inhibitory), ``steps`` the step of each spike (both
-    int64, sorted by step then index). ``run_s``/``build_s``: see the module docstring."""
+    int64, sorted by step then index). ``run_s``/``build_s``/``rerun_s``: see the module
+    docstring (``rerun_s`` is empty unless ``reruns`` was asked for on cpp_standalone)."""
 
     steps: np.ndarray
     indices: np.ndarray
@@ -62,6 +65,7 @@ class Brian2Run(NamedTuple):
     build_s: float
     target: str
     params: dict
+    rerun_s: tuple = ()
 
 
 class RefractoryProbe(NamedTuple):
@@ -79,7 +83,8 @@ class RefractoryProbe(NamedTuple):
 @contextlib.contextmanager
 def _brian2_target(target: str, dtype: Any) -> Iterator[Callable[[], float | None]]:
     """Select Brian2's target and float type for one run and restore them afterwards.
-    Yields a function giving the standalone binary's own run time (None on numpy)."""
+    Yields a function ``reruns -> run times``: the standalone binary's own run time, then
+    those of ``reruns`` re-executions of the same binary (None on numpy)."""
     import brian2
     from brian2.devices.device import get_device, reset_device, set_device
 
@@ -89,7 +94,7 @@ def _brian2_target(target: str, dtype: Any) -> Iterator[Callable[[], float | Non
     if target == "numpy":
         prefs.codegen.target = "numpy"
         try:
-            yield lambda: None
+            yield lambda reruns=0: None
         finally:
             prefs.codegen.target, prefs.core.default_float_dtype = saved
         return
@@ -97,8 +102,17 @@ def _brian2_target(target: str, dtype: Any) -> Iterator[Callable[[], float | Non
     set_device("cpp_standalone", build_on_run=True, directory=workdir, with_output=False)
     get_device().reinit()  # a fresh project even if this process ran one before
     get_device().activate(build_on_run=True, directory=workdir, with_output=False)
+
+    def binary_times(reruns: int = 0) -> list[float]:
+        device = get_device()
+        times = [float(device._last_run_time)]
+        for _ in range(reruns):
+            device.run(directory=workdir, with_output=False)
+            times.append(float(device._last_run_time))
+        return times
+
     try:
-        yield lambda: float(get_device()._last_run_time)
+        yield binary_times
     finally:
         get_device().reinit()
         reset_device()
@@ -116,6 +130,11 @@ def _check_common(duration_s: Any, seed: Any, target: Any, dtype: Any) -> tuple:
             check_dtype_arg(dtype))
 
 
+def _check_reruns(reruns: Any) -> int:
+    """``reruns``: extra executions of the compiled binary (cpp_standalone; none on numpy)."""
+    return check_scalar("reruns", reruns, nonnegative=True, integer=True)
+
+
 def _spikes(monitor: Any, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
     steps = np.rint(np.asarray(monitor.t_[:], dtype=np.float64) / dt_s).astype(np.int64)
     indices = np.asarray(monitor.i[:], dtype=np.int64)
@@ -124,7 +143,8 @@ def _spikes(monitor: Any, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _run(build: Callable[[], Any], *, duration_s: float, n_steps: int, n_neurons: int,
-         seed: int, target: str, dtype: np.dtype, params: dict) -> Brian2Run:
+         seed: int, target: str, dtype: np.dtype, params: dict,
+         reruns: int = 0) -> Brian2Run:
     """Build the model (``build`` returns its SpikeMonitor over all neurons) under the chosen
     target, run it in a ``Network`` of the objects it made, and time both parts."""
     import brian2
@@ -141,12 +161,13 @@ def _run(build: Callable[[], Any], *, duration_s: float, n_steps: int, n_neurons
         t2 = time.perf_counter()
         steps, indices = _spikes(monitor, DT_S)
         t3 = time.perf_counter()
-        own = binary_time()
+        own = binary_time(reruns)
     if own is None:
         run_s, build_s = t2 - t1, t1 - t0
     else:
-        run_s, build_s = own, (t3 - t0) - own
-    return Brian2Run(steps, indices, n_neurons, n_steps, DT_S, run_s, build_s, target, params)
+        run_s, build_s = own[0], (t3 - t0) - own[0]
+    return Brian2Run(steps, indices, n_neurons, n_steps, DT_S, run_s, build_s, target, params,
+                     tuple(own[1:]) if own else ())
 
 
 def brunel_sizes(scale: float) -> dict[str, Any]:
@@ -162,7 +183,8 @@ def brunel_sizes(scale: float) -> dict[str, Any]:
 
 
 def brian2_brunel(g: float, nu_ratio: float, *, scale: float = 1.0, duration_s: float = 1.0,
-                  seed: int = 0, target: str = "numpy", dtype: Any = np.float64) -> Brian2Run:
+                  seed: int = 0, target: str = "numpy", dtype: Any = np.float64,
+                  reruns: int = 0) -> Brian2Run:
     """Brian2's ``examples/frompapers/Brunel_2000.py`` (Brunel 2000, Fig. 8), run once.
 
     ``N_E = round(10000 * scale)``, ``N_I = round(N_E / 4)``, epsilon = 0.1,
@@ -214,11 +236,11 @@ def brian2_brunel(g: float, nu_ratio: float, *, scale: float = 1.0, duration_s: 
 
     return _run(build, duration_s=duration_s, n_steps=n_steps,
                 n_neurons=sizes["n_exc"] + sizes["n_inh"], seed=seed, target=target,
-                dtype=dtype, params=params)
+                dtype=dtype, params=params, reruns=_check_reruns(reruns))
 
 
 def brian2_coba(n: int = 4000, *, duration_s: float = 1.0, seed: int = 0,
-                target: str = "numpy", dtype: Any = np.float64) -> Brian2Run:
+                target: str = "numpy", dtype: Any = np.float64, reruns: int = 0) -> Brian2Run:
     """The COBA network (Brette et al. 2007, benchmark 1; Vogels & Abbott 2005) as Brian's
     classic ``COBA.py``: ``n`` neurons, 80 % excitatory, conductances in units of the leak.
 
@@ -263,7 +285,7 @@ def brian2_coba(n: int = 4000, *, duration_s: float = 1.0, seed: int = 0,
         return SpikeMonitor(P), (P, Ce, Ci)
 
     return _run(build, duration_s=duration_s, n_steps=n_steps, n_neurons=n, seed=seed,
-                target=target, dtype=dtype, params=params)
+                target=target, dtype=dtype, params=params, reruns=_check_reruns(reruns))
 
 
 def brian2_refractory_probe(times_ms: Any, weight_mv: float, *, t_ref_ms: float = 2.0,
