@@ -14,6 +14,8 @@ from neurosim.cli.options import (
     add_network_options,
     add_run_options,
     load_model,
+    nonnegative_float,
+    positive_float,
     positive_int,
     write_json,
 )
@@ -135,8 +137,10 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from neurosim.studies.brian2_crosscheck import validate_brian2
 
+    if args.against == "gallery":
+        return _validate_gallery(args)
     if args.against != "brian2":
-        raise UserError(f"unknown reference {args.against!r}; available: brian2")
+        raise UserError(f"unknown reference {args.against!r}; available: brian2, gallery")
     results = validate_brian2(quick=args.quick)
     ok = all(r["passed"] for r in results)
     write_json(args, "validate_brian2.json", {"passed": ok, "checks": results})
@@ -157,6 +161,42 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             if r.get("cause"):
                 print(f"  cause: {r['cause']}")
     return 0 if ok else 1
+
+
+def _validate_gallery(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from neurosim.studies import gallery_report
+    from neurosim.studies import gallery_validation as gv
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    bad = [m for m in models if m not in gv.MODELS]
+    if bad or not models:
+        raise UserError(f"--models: choose from {', '.join(gv.MODELS)}, got {args.models!r}")
+    if args.transient >= args.duration:
+        raise UserError(f"--transient ({args.transient}) must be shorter than --duration "
+                        f"({args.duration})")
+    quiet = args.quiet or args.json
+    result = gv.validate_gallery(
+        models, regimes=args.regimes, scale=args.scale, n=args.neurons,
+        duration_s=args.duration, transient_s=args.transient,
+        seeds=tuple(range(args.seed, args.seed + args.seeds)), target=args.target,
+        dtype=args.dtype, coba_network=args.coba_network, keep_spikes=bool(args.out),
+        log=None if quiet else lambda line: print(line, file=sys.stderr, flush=True))
+    plain = gv.without_spikes(result)
+    write_json(args, "validate_gallery.json", plain)
+    if args.out:
+        figure = Path(args.out) / "validate_gallery.png"
+        gallery_report.raster_figure(result).savefig(figure, dpi=110)
+        if not quiet:
+            print(f"written {figure}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(plain))
+    else:
+        print(gallery_report.to_markdown(plain))
+        print("PASS" if plain["passed"] else "FAIL")
+    return 0 if plain["passed"] else 1
 
 
 def add_demo(sub: argparse._SubParsersAction) -> None:
@@ -207,8 +247,34 @@ def add_transfer(sub: argparse._SubParsersAction) -> None:
 
 def add_validate(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "validate", "cross-checks against a reference simulator",
-                    "example:\n  neurosim validate brian2 --json",
+                    "examples:\n  neurosim validate brian2 --json\n"
+                    "  neurosim validate gallery --scale 0.2 --duration 0.5 --seeds 2 "
+                    "--out out/gallery",
                     _cmd_validate)
-    p.add_argument("against", help="reference: brian2")
-    p.add_argument("--quick", action="store_true", help="smaller sizes")
-    p.add_argument("--out", default=None, help="folder for the JSON result")
+    p.add_argument("against", help="brian2 (neuron and CUBA cross-checks) or gallery (the "
+                   "gallery's models against Brian2's, statistics over seeds)")
+    p.add_argument("--quick", action="store_true", help="brian2: smaller sizes")
+    p.add_argument("--out", default=None, help="folder for the JSON result (gallery: and "
+                   "validate_gallery.png, rasters and population rates side by side)")
+    g = p.add_argument_group("gallery")
+    g.add_argument("--models", default="brunel2000,coba,cuba",
+                   help="comma-separated, from brunel2000, coba, cuba (default all)")
+    g.add_argument("--regimes", default="ABCD", help="Brunel's regimes (default ABCD)")
+    g.add_argument("--scale", type=positive_float, default=0.2,
+                   help="Brunel's network: N_E = 10,000 x scale (default 0.2)")
+    g.add_argument("--neurons", type=positive_int, default=4000,
+                   help="COBA and CUBA network size (default 4000)")
+    g.add_argument("--duration", type=positive_float, default=0.5,
+                   help="seconds per run (default 0.5)")
+    g.add_argument("--transient", type=nonnegative_float, default=0.1,
+                   help="seconds left out of the statistics (default 0.1)")
+    g.add_argument("--seeds", type=positive_int, default=2,
+                   help="runs per side, seeds --seed .. --seed + K - 1 (default 2)")
+    g.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    g.add_argument("--coba-network", choices=["independent", "shared"], default="independent",
+                   help="COBA: Brian2 draws its own network, or runs on neurosim's "
+                        "(default independent)")
+    g.add_argument("--target", choices=["numpy", "cpp_standalone"], default="numpy",
+                   help="Brian2's code generation target (default numpy)")
+    g.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                   help="precision of both sides (default float64)")

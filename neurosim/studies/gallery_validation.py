@@ -7,12 +7,11 @@ population histogram, mean CV of inter-spike intervals) are read from both over 
 (after ``transient_s``), averaged over the seeds and compared within :data:`TOLERANCES`.
 
 The two sides share no random numbers (connectivity, Poisson drive and initial state are drawn
-by each simulator from its own seed), so the comparison is statistical: each side's per-seed
-``min``/``max``/``std`` is reported next to its mean, so that a reader sees how much Brian2
-itself varies from seed to seed. The exception is CUBA, where Brian2's example runs on
-neurosim's connectivity and initial potentials (as the CUBA benchmark does; the seed changes
-that network) and there are no other random numbers; the strict spike-for-spike CUBA check is
-:mod:`neurosim.studies.brian2_crosscheck`.
+by each simulator from its own seed), so the comparison is statistical; each side's per-seed
+``min``/``max``/``std`` is reported next to its mean (Brian2's own seed-to-seed variation).
+Exceptions: CUBA, where Brian2's example runs on neurosim's network for each seed (as the CUBA
+benchmark does; the strict spike-for-spike check is :mod:`neurosim.studies.brian2_crosscheck`),
+and COBA with ``network="shared"``.
 
 Tolerances (issue 13): Brunel's regimes: mean rate within 10 % of Brian2's (15 % in the slow
 regime D), synchrony within max(0.1, 15 % of Brian2's), CV ISI within 0.1 (absolute); COBA and
@@ -227,25 +226,110 @@ def validate_brunel(regimes: str | Sequence[str] = "ABCD", *, scale: float = 0.2
             "passed": all(entry["passed"] for entry in out.values())}
 
 
+def _coba_network(n: int, seed: int) -> dict[str, Any]:
+    """The network neurosim's ``coba`` builds for ``seed``: initial state (mV, units of the
+    leak) and the exc/inh synapses as global (i, j) indices (excitatory neurons first)."""
+    from neurosim.gallery import build
+
+    model = build("coba", n=n, seed=seed, dtype=np.float64)
+    exc, inh = model.populations
+    offset = {id(exc): 0, id(inh): exc.n}
+    out = {k: np.concatenate([getattr(p, k) for p in (exc, inh)]).astype(np.float64)
+           for k in ("v0", "ge0", "gi0")}
+    for target in ("exc", "inh"):
+        projs = [p for p in model.network.projections if p.target == target]
+        for end, attr in (("i", "pre"), ("j", "post")):
+            out[f"{target}_{end}"] = np.concatenate([
+                getattr(p, f"{attr}_idx").astype(np.int64) + offset[id(getattr(p, attr))]
+                for p in projs])
+    return out
+
+
+def _brian2_coba_shared(n: int, duration_s: float, transient_s: float, seed: int,
+                        target: str, dtype: np.dtype) -> _Run:
+    """Brian's classic ``COBA.py`` (the equations of
+    :func:`~neurosim.studies.brian2_gallery.brian2_coba`) on neurosim's network for ``seed``
+    (``connect(i=..., j=...)``, the same initial v, g_e, g_i)."""
+    import time
+
+    import brian2
+    from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, ms, mV, second
+
+    from neurosim.studies.brian2_gallery import DT_S, _brian2_target
+
+    arrays = _coba_network(n, seed)
+    namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "Vt": -50 * mV,
+                 "Vr": -60 * mV, "El": -60 * mV, "Ee": 0 * mV, "Ei": -80 * mV,
+                 "we": 6 / 10, "wi": 67 / 10}
+    eqs = """
+    dv/dt = (ge*(Ee-v)+gi*(Ei-v)-(v-El))/taum : volt (unless refractory)
+    dge/dt = -ge/taue : 1
+    dgi/dt = -gi/taui : 1
+    """
+    with _brian2_target(target, dtype) as binary_time:
+        brian2.start_scope()
+        brian2.defaultclock.dt = DT_S * second
+        P = NeuronGroup(n, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms,
+                        method="exponential_euler", namespace=namespace)
+        Ce = Synapses(P, P, on_pre="ge += we", namespace=namespace)
+        Ci = Synapses(P, P, on_pre="gi += wi", namespace=namespace)
+        Ce.connect(i=arrays["exc_i"], j=arrays["exc_j"])
+        Ci.connect(i=arrays["inh_i"], j=arrays["inh_j"])
+        P.v = arrays["v0"] * mV
+        P.ge = arrays["ge0"]
+        P.gi = arrays["gi0"]
+        monitor = SpikeMonitor(P)
+        start = time.perf_counter()
+        Network(P, Ce, Ci, monitor).run(duration_s * second)
+        record = _record(monitor, n, duration_s, transient_s)
+        wall = time.perf_counter() - start
+        own = binary_time()
+    return _Run(record, wall if own is None else own, None if own is None else wall - own)
+
+
+def _record(monitor: Any, n: int, duration_s: float, transient_s: float) -> SpikeRecord:
+    """A Brian2 SpikeMonitor's spikes as a :class:`SpikeRecord` (sorted by step, index)."""
+    from neurosim.studies.brian2_gallery import DT_S
+
+    steps = np.rint(np.asarray(monitor.t_[:], dtype=np.float64) / DT_S).astype(np.int64)
+    indices = np.asarray(monitor.i[:], dtype=np.int64)
+    order = np.lexsort((indices, steps))
+    return SpikeRecord(steps[order], indices[order], n, int(round(duration_s / DT_S)), DT_S,
+                       int(round(transient_s / DT_S)))
+
+
 def validate_coba(n: int = 4000, *, duration_s: float = 1.0, transient_s: float = 0.1,
                   seeds: Sequence[int] = (0, 1), target: str = "numpy", dtype: Any = np.float64,
-                  keep_spikes: bool = False, log: Callable[[str], None] | None = None) -> dict:
-    """The COBA network of ``n`` neurons in neurosim (``coba``) and as Brian's classic
-    ``COBA.py`` (:func:`~neurosim.studies.brian2_gallery.brian2_coba`); one entry as in
-    :func:`validate_brunel` plus ``model`` and ``settings``; rates judged within 5 %."""
+                  network: str = "independent", keep_spikes: bool = False,
+                  log: Callable[[str], None] | None = None) -> dict:
+    """The COBA network of ``n`` neurons in neurosim (``coba``) and in Brian2 as its classic
+    ``COBA.py``; one entry as in :func:`validate_brunel` plus ``model`` and ``settings``;
+    rates judged within 5 %. ``network="independent"``: Brian2 draws its own connectivity
+    and initial state (:func:`~neurosim.studies.brian2_gallery.brian2_coba`);
+    ``"shared"``: Brian2 runs on neurosim's network for each seed, which removes the
+    network-to-network spread of the rate (about 10 % per seed at n = 2,000) and leaves the
+    dynamics alone to compare."""
     from neurosim.studies.brian2_gallery import brian2_coba
 
     n = check_scalar("n", n, positive=True, integer=True)
+    network = check_choice("network", network, ("independent", "shared"))
     duration_s, transient_s, seeds, target, dtype = _check_common(duration_s, transient_s,
                                                                   seeds, target, dtype)
     settings = {"n": n, "duration_s": duration_s, "transient_s": transient_s,
-                "seeds": list(seeds), "target": target, "dtype": dtype.name}
+                "seeds": list(seeds), "target": target, "dtype": dtype.name,
+                "network": network}
+
+    def brian2_run(seed: int) -> _Run:
+        if network == "shared":
+            return _brian2_coba_shared(n, duration_s, transient_s, seed, target, dtype)
+        return _from_brian2(brian2_coba(n, duration_s=duration_s, seed=seed, target=target,
+                                        dtype=dtype), transient_s)
+
     entry = _compare_model(
-        {"label": "coba", "n_neurons": n}, seeds,
+        {"label": "coba" if network == "independent" else "coba (shared network)",
+         "n_neurons": n}, seeds,
         lambda seed: _neurosim("coba", duration_s, transient_s, n=n, seed=seed, dtype=dtype),
-        lambda seed: _from_brian2(brian2_coba(n, duration_s=duration_s, seed=seed,
-                                              target=target, dtype=dtype), transient_s),
-        TOLERANCES["coba"], keep_spikes, log)
+        brian2_run, TOLERANCES["coba"], keep_spikes, log)
     return {"model": "coba", "settings": settings, **entry}
 
 
@@ -254,21 +338,16 @@ def _brian2_cuba(n: int, duration_s: float, transient_s: float, seed: int, targe
     """Brian2's CUBA example on the network neurosim's ``cuba`` builds for ``seed``."""
     import time
 
-    from neurosim.studies.brian2_gallery import DT_S, _brian2_target
+    from neurosim.studies.brian2_gallery import _brian2_target
     from neurosim.studies.peer_benchmarks import brian2_cuba_example, cuba_arrays, cuba_parts
 
     arrays = cuba_arrays(cuba_parts(n, seed))
-    n_steps = int(round(duration_s / DT_S))
     with _brian2_target(target, dtype) as binary_time:
         start = time.perf_counter()
         monitor = brian2_cuba_example(arrays, duration_s)["spikes"]
-        steps = np.rint(np.asarray(monitor.t_[:], dtype=np.float64) / DT_S).astype(np.int64)
-        indices = np.asarray(monitor.i[:], dtype=np.int64)
+        record = _record(monitor, n, duration_s, transient_s)
         wall = time.perf_counter() - start
         own = binary_time()
-    order = np.lexsort((indices, steps))
-    record = SpikeRecord(steps[order], indices[order], n, n_steps, DT_S,
-                         int(round(transient_s / DT_S)))
     return _Run(record, wall if own is None else own, None if own is None else wall - own)
 
 
@@ -290,6 +369,35 @@ def validate_cuba(n: int = 4000, *, duration_s: float = 1.0, transient_s: float 
     return {"model": "cuba", "settings": settings, **entry}
 
 
+MODELS = ("brunel2000", "coba", "cuba")
+
+
+def validate_gallery(models: Sequence[str] = MODELS, *, regimes: str = "ABCD",
+                     scale: float = 0.2, n: int = 4000, duration_s: float = 0.5,
+                     transient_s: float = 0.1, seeds: Sequence[int] = (0, 1),
+                     target: str = "numpy", dtype: Any = np.float64,
+                     coba_network: str = "independent", keep_spikes: bool = False,
+                     log: Callable[[str], None] | None = None) -> dict:
+    """:func:`validate_brunel` (``regimes`` at ``scale``), :func:`validate_coba` (its
+    ``network=coba_network``) and :func:`validate_cuba` (``n`` neurons) with the same run
+    settings, for those in ``models``. Returns ``{model: result, ..., "passed": all}``."""
+    models = [check_choice("model", m, MODELS) for m in models]
+    if not models:
+        raise ValueError(f"models must name at least one of {', '.join(MODELS)}")
+    common = {"duration_s": duration_s, "transient_s": transient_s, "seeds": seeds,
+              "target": target, "dtype": dtype, "keep_spikes": keep_spikes, "log": log}
+    out: dict[str, Any] = {}
+    for model in dict.fromkeys(models):
+        if model == "brunel2000":
+            out[model] = validate_brunel(regimes, scale=scale, **common)
+        elif model == "coba":
+            out[model] = validate_coba(n, network=coba_network, **common)
+        else:
+            out[model] = validate_cuba(n, **common)
+    out["passed"] = all(part["passed"] for part in out.values())
+    return out
+
+
 def entries(result: dict) -> dict[str, dict]:
     """``label -> entry`` of a validation result (one of the ``validate_*`` results, or a dict
     of them keyed by model): ``brunel2000 A`` ... for Brunel's regimes, ``coba``, ``cuba``."""
@@ -308,49 +416,3 @@ def without_spikes(result: Any) -> Any:
     if isinstance(result, list):
         return [without_spikes(v) for v in result]
     return result
-
-
-def raster_figure(result: dict, *, window_s: float = 0.1, n_raster: int = 50,
-                  bin_s: float = 5e-4):
-    """Brunel (2000) Fig. 8 for neurosim and Brian2 side by side: for every entry of ``result``
-    (run with ``keep_spikes=True``; see :func:`entries`), a raster of neurons ``0 ..
-    n_raster - 1`` (excitatory) over the last ``window_s`` of the first seed's run and, under
-    it, the population rate in bins of ``bin_s``; neurosim left, Brian2 right. Returns the
-    matplotlib ``Figure``."""
-    from matplotlib.figure import Figure
-
-    from neurosim.gallery.stats import population_rate
-
-    window_s = check_scalar("window_s", window_s, positive=True)
-    n_raster = check_scalar("n_raster", n_raster, positive=True, integer=True)
-    rows = entries(result)
-    if not rows or any("spikes" not in e for e in rows.values()):
-        raise ValueError("raster_figure needs a result run with keep_spikes=True")
-    fig = Figure(figsize=(10, 2.6 * len(rows)), layout="constrained")
-    grid = fig.add_gridspec(2 * len(rows), 2, height_ratios=[2, 1] * len(rows))
-    rate_axes = None
-    for row, (label, entry) in enumerate(rows.items()):
-        for col, side in enumerate(("neurosim", "brian2")):
-            rec = entry["spikes"][side]
-            first = max(rec.start_step, rec.n_steps - int(round(window_s / rec.dt_s)))
-            shown = (rec.steps >= first) & (rec.indices < n_raster)
-            top = fig.add_subplot(grid[2 * row, col])
-            top.scatter(rec.steps[shown] * rec.dt_s * 1e3, rec.indices[shown], s=1.5, c="k",
-                        marker=".", linewidths=0)
-            top.set_xlim(first * rec.dt_s * 1e3, rec.n_steps * rec.dt_s * 1e3)
-            top.set_ylim(-0.5, min(n_raster, rec.n_neurons) - 0.5)
-            top.tick_params(labelbottom=False)
-            top.set_ylabel("neuron")
-            mean = entry[side]["mean"]
-            top.set_title(f"{label}, {'neurosim' if side == 'neurosim' else 'Brian2'}: "
-                          f"{mean['rate_hz']:.3g} Hz, synchrony {mean['synchrony']:.2f}, "
-                          f"CV ISI {mean['cv_isi']:.2f}", fontsize=9)
-            t_s, rate = population_rate(rec.steps, rec.n_neurons, rec.n_steps, rec.dt_s,
-                                        bin_s=bin_s, start_step=first)
-            bottom = fig.add_subplot(grid[2 * row + 1, col], sharex=top,
-                                     sharey=None if col == 0 else rate_axes)
-            rate_axes = bottom  # both sides of a row on one rate scale
-            bottom.plot(t_s * 1e3, rate, lw=0.7, c="C0" if side == "neurosim" else "C3")
-            bottom.set_ylabel("rate (Hz)")
-            bottom.set_xlabel("time (ms)")
-    return fig
