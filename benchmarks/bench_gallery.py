@@ -57,9 +57,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -69,8 +68,7 @@ import common  # noqa: E402
 GOAL_RATIO = 3.0  # the speed goal of issue 13 (Brian2 / neurosim), reported, not enforced
 
 
-@dataclass(frozen=True)
-class SpeedModel:
+class SpeedModel(NamedTuple):
     """One model of the speed table: the gallery's name and parameters, Brian2's function in
     :mod:`neurosim.studies.brian2_gallery` and its arguments, and the rate tolerance."""
 
@@ -80,7 +78,7 @@ class SpeedModel:
     brian2: str
     brian2_args: dict
     tolerance: float
-    quick: dict = field(default_factory=dict)  # parameters replaced in --quick
+    quick: dict  # parameters replaced in --quick
 
 
 SPEED_MODELS = {
