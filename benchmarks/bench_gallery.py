@@ -35,7 +35,8 @@ example at the sizes up to ``--brian2-max``), float32, all cores, for 1e4, 1e5 a
   wall), synaptic events per second (spikes x synapses per neuron / wall), the network's memory
   estimate (``Network.memory_estimate``) and the process's peak RSS. One untimed warm-up run
   (JIT, transient), then ``--repeats`` runs continuing the same network. The simulated time per
-  run shrinks with N (``min(1, max(0.1, 2e4 / N))`` s unless ``--durations``). A size whose
+  run shrinks with the synapses S (``min(1, max(0.1, 2e6 / S))`` s, unless ``--durations``:
+  CUBA 1, 0.25, 0.1 s; Brunel 0.16, 0.1 s). A size whose
   planned memory (projections and kernel arrays, 24 bytes per synapse) exceeds ``--max-gb``
   (6 GB) is skipped and recorded as such: Brunel at 1e6 neurons has 1.25e9 synapses (30 GB).
 
@@ -277,9 +278,10 @@ PLANNED_BYTES_PER_SYNAPSE = 24
 PLANNED_BYTES_PER_NEURON = 256
 
 
-def scaling_duration(n: int) -> float:
-    """Simulated seconds per run at ``n`` neurons: ``min(1, max(0.1, 2e4 / n))``, whole ms."""
-    return round(min(1.0, max(0.1, 2e4 / n)), 3)
+def scaling_duration(kind: str, n: int) -> float:
+    """Simulated seconds per run of network ``kind`` at ``n`` neurons: ``min(1, max(0.1,
+    2e6 / synapses))``, whole ms (the work per run grows with the synapses; 0.1 s at least)."""
+    return round(min(1.0, max(0.1, 2e6 / (n * SYNAPSES_PER_NEURON[kind]))), 3)
 
 
 def planned_bytes(kind: str, n: int) -> int:
@@ -516,10 +518,12 @@ def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
         if len(durations) != len(sizes):
             raise SystemExit("--durations needs one value per size")
     else:
-        durations = [0.05 if args.quick else scaling_duration(n) for n in sizes]
+        durations = None
     rows, t_start = [], time.perf_counter()
     for kind in networks:
-        for n, duration in zip(sizes, durations):
+        for k, n in enumerate(sizes):
+            duration = (durations[k] if durations else
+                        0.05 if args.quick else scaling_duration(kind, n))
             row = scaling_row(kind, n, duration, args, dtypes[0], thread_counts[0])
             rows.append(row)
             if row["skipped"]:
@@ -541,7 +545,7 @@ def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
         "rows": rows, "total_wall_s": time.perf_counter() - t_start,
     }
     path = common.write_result(args.out, result, dtypes=dtypes, repeats=args.repeats,
-                               threads=thread_counts, sizes=sizes, durations_s=durations,
+                               threads=thread_counts, sizes=sizes, durations_s=args.durations,
                                quick=args.quick)
     result = json.loads(path.read_text())
     print(render_scaling(result))
@@ -567,7 +571,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          help="neuron counts (default 1e4,1e5,1e6; --quick: 2000,20000)")
     scaling.add_argument("--durations", default=None,
                          help="simulated seconds per run, one per size (default "
-                              "min(1, max(0.1, 2e4 / N)); --quick: 0.05)")
+                              "min(1, max(0.1, 2e6 / synapses)); --quick: 0.05)")
     scaling.add_argument("--max-gb", type=float, default=6.0,
                          help="skip a size whose build needs more memory (default 6)")
     scaling.add_argument("--brian2-max", type=int, default=100_000,
