@@ -22,7 +22,7 @@ def bench():
 
 
 def test_fresh_networks_of_a_gallery_model_repeat_the_run(bench):
-    model = gallery.build("coba", n=300, seed=1, dtype=np.float64)
+    model = gallery.build("coba", n=300, seed=1, dtype=np.float32)
     runs = []
     for _ in range(2):
         net, monitors = bench.fresh_network(model)
@@ -92,24 +92,24 @@ def test_speed_row_compares_rates_and_takes_the_ratio_of_medians(bench, monkeypa
     monkeypatch.setattr(bench, "brian2_speed", fake_brian2)
     args = argparse.Namespace(quick=True, seed=0, repeats=1, duration=0.1, transient=0.02)
     seen["rate"] = 1.0
-    ours = bench.speed_row("coba", "float64", 1, args)["stats"]["neurosim"]["rate_hz"]
+    ours = bench.speed_row("coba", "float32", 1, args)["stats"]["neurosim"]["rate_hz"]
     assert ours > 1.0  # quick COBA: 1,000 neurons
     for factor, passed in ((1.04, True), (1.2, False)):
         seen["rate"] = ours * factor
-        row = bench.speed_row("coba", "float64", 1, args)
+        row = bench.speed_row("coba", "float32", 1, args)
         assert row["stats"]["neurosim"]["rate_hz"] == ours  # the same run again
         assert row["ratio_brian2_over_neurosim"] == pytest.approx(
             0.3 / row["sides"]["neurosim"]["median_s"])
         assert row["check"]["rate_rel_diff"] == pytest.approx(abs(ours - seen["rate"])
                                                               / seen["rate"])
         assert row["check"]["passed"] is passed and row["check"]["tolerance"] == 0.05
-        assert seen["args"] == {"n": 1000} and seen["dtype"] == "float64"
+        assert seen["args"] == {"n": 1000} and seen["dtype"] == "float32"
         assert row["neurons"] == 1000 and row["check"]["neurons_equal"]
     text = bench.render({"duration_s": 0.1, "transient_s": 0.02, "repeats": 1,
                          "goal_ratio": 3.0, "rows": [row], "checks_passed": False,
                          "environment": {"cpu": "cpu", "cores": 2,
                                          "versions": {"brian2": "2.9.0"}}})
-    assert "| COBA | 1,000 | float64 | 1 |" in text and "0.3 (0.2-0.4)" in text
+    assert "| COBA | 1,000 | float32 | 1 |" in text and "0.3 (0.2-0.4)" in text
     assert "/ - |" in text  # a NaN CV is shown as a dash
     assert "All checks passed: **no**" in text
 
