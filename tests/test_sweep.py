@@ -199,6 +199,7 @@ def test_the_command_writes_the_table_and_the_figure(tmp_path, capsys):
     (["--grid", "gee=0,1"], "unknown parameter(s) 'gee'"),
     (["--grid", "seed=0,1", "--figure", "p.png"], "two --grid"),
     (["--grid", "seed=0", "--transient", "2"], "shorter than"),
+    (["--grid", "seed=0", "--workers", "2"], "n_workers is for the local cluster"),
 ])
 def test_bad_command_lines_exit_2_with_one_line(tmp_path, capsys, args, needle):
     argv = ["sweep", "cuba", *args, "--out", str(tmp_path / "s.csv"), "--scheduler",

@@ -311,6 +311,9 @@ def sweep(model: str, grid: dict, *, fixed: dict | None = None, out: str | os.Pa
     duration_s, transient_s = float(duration_s), float(transient_s)
     if n_workers is not None:
         n_workers = int(check_scalar("n_workers", n_workers, positive=True, integer=True))
+        if scheduler is not None:
+            raise ValueError(f"n_workers is for the local cluster, not for scheduler="
+                             f"{scheduler!r} (its workers are its own)")
     threads_per_worker = int(check_scalar("threads_per_worker", threads_per_worker,
                                           positive=True, integer=True))
     table = SweepTable(out)
