@@ -161,19 +161,18 @@ def _check_common(duration_s: Any, transient_s: Any, seeds: Any, target: Any,
             check_dtype_arg(dtype))
 
 
+def _as_run(run: Any, transient_s: float) -> _Run:
+    """A neurosim ``ModelRun`` or a ``Brian2Run`` (whose ``build_s`` is kept) as a _Run."""
+    start = int(round(transient_s / run.dt_s))
+    return _Run(SpikeRecord(run.steps, run.indices, run.n_neurons, run.n_steps, run.dt_s,
+                            start), run.run_s, getattr(run, "build_s", None))
+
+
 def _neurosim(name: str, duration_s: float, transient_s: float, **params: Any) -> _Run:
     from neurosim.gallery import simulate
 
-    run = simulate(name, duration_s=duration_s, transient_s=transient_s, **params)
-    start = int(round(transient_s / run.dt_s))
-    return _Run(SpikeRecord(run.steps, run.indices, run.n_neurons, run.n_steps, run.dt_s,
-                            start), run.run_s, None)
-
-
-def _from_brian2(run: Any, transient_s: float) -> _Run:
-    start = int(round(transient_s / run.dt_s))
-    return _Run(SpikeRecord(run.steps, run.indices, run.n_neurons, run.n_steps, run.dt_s,
-                            start), run.run_s, run.build_s)
+    return _as_run(simulate(name, duration_s=duration_s, transient_s=transient_s, **params),
+                   transient_s)
 
 
 def validate_brunel(regimes: str | Sequence[str] = "ABCD", *, scale: float = 0.2,
@@ -218,7 +217,7 @@ def validate_brunel(regimes: str | Sequence[str] = "ABCD", *, scale: float = 0.2
             lambda seed, g=g, nu=nu_ratio: _neurosim(
                 "brunel2000", duration_s, transient_s, g=g, nu_ratio=nu, scale=scale,
                 seed=seed, dtype=dtype),
-            lambda seed, g=g, nu=nu_ratio: _from_brian2(brian2_brunel(
+            lambda seed, g=g, nu=nu_ratio: _as_run(brian2_brunel(
                 g, nu, scale=scale, duration_s=duration_s, seed=seed, target=target,
                 dtype=dtype), transient_s),
             TOLERANCES.get(f"brunel2000_{letter}", TOLERANCES["brunel2000"]), keep_spikes, log)
@@ -322,7 +321,7 @@ def validate_coba(n: int = 4000, *, duration_s: float = 1.0, transient_s: float 
     def brian2_run(seed: int) -> _Run:
         if network == "shared":
             return _brian2_coba_shared(n, duration_s, transient_s, seed, target, dtype)
-        return _from_brian2(brian2_coba(n, duration_s=duration_s, seed=seed, target=target,
+        return _as_run(brian2_coba(n, duration_s=duration_s, seed=seed, target=target,
                                         dtype=dtype), transient_s)
 
     entry = _compare_model(
@@ -400,13 +399,13 @@ def validate_gallery(models: Sequence[str] = MODELS, *, regimes: str = "ABCD",
 
 def entries(result: dict) -> dict[str, dict]:
     """``label -> entry`` of a validation result (one of the ``validate_*`` results, or a dict
-    of them keyed by model): ``brunel2000 A`` ... for Brunel's regimes, ``coba``, ``cuba``."""
+    of them): ``brunel2000 A`` ... for Brunel's regimes, then each entry's ``label``."""
     if "model" not in result:
         return {label: e for part in result.values() if isinstance(part, dict)
                 for label, e in entries(part).items()}
     if result["model"] == "brunel2000":
         return {f"brunel2000 {k}": v for k, v in result["regimes"].items()}
-    return {result["model"]: result}
+    return {result.get("label", result["model"]): result}
 
 
 def without_spikes(result: Any) -> Any:

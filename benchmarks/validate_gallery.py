@@ -1,0 +1,118 @@
+"""The model gallery against Brian2 at full size (issue 13): Brunel (2000)'s four regimes and
+the COBA and CUBA networks, statistics over seeds within the issue's tolerances.
+
+What runs (:mod:`neurosim.studies.gallery_validation`; both sides float64, dt 0.1 ms):
+
+- Brunel's network at ``--scale`` (1: N_E = 10,000, N_I = 2,500, 1,000 excitatory inputs per
+  neuron), regimes A-D of Fig. 8, ``--duration`` s (1) per run, statistics after
+  ``--transient`` s (0.2), ``--seeds`` seeds (2) per side: neurosim's ``brunel2000`` vs Brian2's
+  ``examples/frompapers/Brunel_2000.py`` (its own connectivity and Poisson drive). Judged on
+  seed means: rate within 10 % of Brian2's (15 % in D), synchrony (CV of the 1 ms population
+  histogram) within max(0.1, 15 %), CV ISI within 0.1.
+- COBA (``--neurons`` 4,000, same duration, transient and seeds): neurosim's ``coba`` vs
+  Brian's classic ``COBA.py`` drawing its own network, and again on neurosim's network
+  (``shared``); CUBA: Brian2's ``CUBA`` example on neurosim's network. Rates within 5 %.
+
+Brian2 runs on ``--target`` (``numpy``: no compiler, its run time includes Python's per-step
+overhead; ``cpp_standalone``: generated C++, about 40 s of code generation and compilation per
+run, recorded as ``build_s``). Speed is not the claim here (``bench_cuba.py`` is the speed
+benchmark): times are recorded for the reader, one run each, no warm-up.
+
+Writes ``benchmarks/results/gallery/validate_gallery.json`` and, next to it,
+``validate_gallery.png`` (rasters and population rates, neurosim and Brian2 side by side).
+Run (about 15 minutes on an idle 2-core machine)::
+
+    .venv/bin/python benchmarks/validate_gallery.py
+
+``--quick``: scale 0.1, 0.5 s, 2,000 COBA/CUBA neurons (checks the script, not for the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+DEFAULT_OUT = common.RESULTS / "gallery" / "validate_gallery.json"
+
+
+def run(*, scale: float, duration_s: float, transient_s: float, seeds: int, n: int,
+        target: str, dtype: str = "float64", figure: Path | None = None) -> dict[str, Any]:
+    """Every validation of the gallery; with ``figure``, its rasters saved there."""
+    from neurosim.studies import gallery_report
+    from neurosim.studies import gallery_validation as gv
+
+    common_args = {"duration_s": duration_s, "transient_s": transient_s,
+                   "seeds": tuple(range(seeds)), "target": target, "dtype": dtype,
+                   "keep_spikes": figure is not None,
+                   "log": lambda line: print(line, flush=True)}
+    start = time.perf_counter()
+    result: dict[str, Any] = {
+        "brunel2000": gv.validate_brunel("ABCD", scale=scale, **common_args),
+        "coba": gv.validate_coba(n, network="independent", **common_args),
+        "coba_shared": gv.validate_coba(n, network="shared", **common_args),
+        "cuba": gv.validate_cuba(n, **common_args),
+    }
+    wall_s = time.perf_counter() - start
+    if figure is not None:
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        gallery_report.raster_figure(result).savefig(figure, dpi=110)
+        print(f"written {figure}")
+    result = gv.without_spikes(result)
+    result["passed"] = all(part["passed"] for part in result.values())
+    result["wall_s"] = wall_s
+    return result
+
+
+def render(result: dict[str, Any]) -> str:
+    """A markdown table per model and regime: neurosim vs Brian2 (seed mean, per-seed
+    min-max) for rate, synchrony and CV ISI, the difference, the tolerance and the verdict."""
+    from neurosim.studies import gallery_report
+
+    parts = {k: v for k, v in result.items() if isinstance(v, dict) and "model" in v}
+    brunel = parts["brunel2000"]["settings"]
+    env = result.get("environment", {})
+    head = (f"The gallery against Brian2 {env.get('versions', {}).get('brian2', '?')} "
+            f"({brunel['target']} target), {brunel['dtype']} on both sides, dt 0.1 ms: "
+            f"{brunel['duration_s']:g} s per run, statistics after {brunel['transient_s']:g} s, "
+            f"seeds {', '.join(map(str, brunel['seeds']))} on each side (separate random "
+            f"numbers); Brunel at scale {brunel['scale']:g}. Overall: "
+            f"{'PASS' if result['passed'] else 'FAIL'}.\n")
+    return head + "\n" + gallery_report.to_markdown(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="Brunel: N_E = 10,000 x scale")
+    parser.add_argument("--duration", type=float, default=1.0, help="seconds per run")
+    parser.add_argument("--transient", type=float, default=0.2,
+                        help="seconds left out of the statistics")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds per side")
+    parser.add_argument("--neurons", type=int, default=4000, help="COBA and CUBA size")
+    parser.add_argument("--target", choices=["numpy", "cpp_standalone"], default="numpy",
+                        help="Brian2's target (default numpy)")
+    parser.add_argument("--quick", action="store_true",
+                        help="scale 0.1, 0.5 s, 2,000 neurons: checks the script")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="result JSON")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.scale, args.duration, args.transient, args.neurons = 0.1, 0.5, 0.1, 2000
+    out = Path(args.out)
+    settings = {"scale": args.scale, "duration_s": args.duration,
+                "transient_s": args.transient, "seeds": args.seeds, "neurons": args.neurons,
+                "target": args.target, "dtype": "float64", "quick": args.quick}
+    result = run(scale=args.scale, duration_s=args.duration, transient_s=args.transient,
+                 seeds=args.seeds, n=args.neurons, target=args.target,
+                 figure=out.with_suffix(".png"))
+    common.write_result(out, result, **settings)
+    print(render(result))
+    return 0 if result["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
