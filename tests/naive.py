@@ -128,18 +128,11 @@ def binomial_counts(key, step, index, n, p, key2=None):
         z = np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(6.283185307179586 * u2)
         k = np.floor(mean + math.sqrt(mean * (1.0 - p)) * z + 0.5)
         return np.clip(k, 0, n).astype(np.int64)
+    from neurosim.network.drives import binomial_cdf_table
+
+    table, last = binomial_cdf_table(n, p)
     u = hash_uniforms(key, step, index)
-    ratio = p / (1.0 - p)
-    k = np.zeros(index.shape, np.int64)
-    pk = np.full(index.shape, (1.0 - p) ** n)
-    cdf = pk.copy()
-    going = (u > cdf) & (k < n)
-    while going.any():
-        pk = np.where(going, pk * (n - k) / (k + 1) * ratio, pk)
-        k = np.where(going, k + 1, k)
-        cdf = np.where(going, cdf + pk, cdf)
-        going = going & (u > cdf) & (k < n) & ~((pk == 0.0) & (k > mean))
-    return k
+    return np.minimum(np.searchsorted(np.asarray(table), u, side="left"), last).astype(np.int64)
 
 
 def _drive_key(seed, position):
@@ -270,7 +263,7 @@ def network_run(net, n_steps):
                                      _drive_key(key, 0))
             amount = counts * drive.weight
             if drive.var == "v":
-                jump(pop, np.where(counts > 0, amount, 0.0))
+                jump(pop, amount)
             else:
                 var = "ge" if drive.var == "exc" else "gi"
                 state[id(pop)][var] = state[id(pop)][var] + amount

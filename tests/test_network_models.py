@@ -10,6 +10,7 @@ from scipy import stats
 import neurosim as ns
 from neurosim import network as nw
 from neurosim.kernels import scalar
+from neurosim.network.drives import binomial_thresholds
 from tests import naive
 
 DT = 1e-4
@@ -123,8 +124,9 @@ def test_binomial_count_follows_the_binomial_distribution(n, p):
     counts = naive.binomial_counts(12345, 7, index, n, p)
     rule = scalar.binomial_count  # the rule itself, as plain Python, on a sample
     key2 = np.uint64(naive._drive_key(12345, 0))
-    sample = [rule(np.uint64(12345), key2, np.uint64(7), np.uint64(i), n, p, (1 - p) ** n,
-                   p / (1 - p)) for i in range(300)]
+    table = np.array([binomial_thresholds(n, p)], np.uint64)
+    sample = [rule(np.uint64(12345), key2, np.uint64(7), np.uint64(i), n, p, table, 0)
+              for i in range(300)]
     assert sample == counts[:300].tolist()
     mean, var = n * p, n * p * (1 - p)
     assert abs(counts.mean() - mean) < 5 * math.sqrt(var / len(index))

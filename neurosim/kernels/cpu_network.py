@@ -5,7 +5,7 @@ and mark threshold crossings; (2) collect the step's spikes: neurons, Poisson so
 spike-time sources; (3) record them; (4) deliver them event-driven through the CSR groups
 into a ring buffer of future inputs (slot ``(t + delay) % D``); (5) add this step's slot to
 ``ge``/``gi``, then its jumps onto ``v`` except where the neuron was refractory in this step
-(:func:`scalar.network_v_input`: discarded as in Brian2, or kept for later as NEST's
+(:func:`scalar.network_v_jump`: discarded as in Brian2, or kept for later as NEST's
 ``refractory_input``), then the Poisson drives (:func:`scalar.binomial_count`); (6) reset the
 neurons that spiked (:func:`scalar.lif_reset`). The state is the records of
 :mod:`neurosim.kernels.records`; Python calls the kernel once per chunk.
@@ -30,7 +30,7 @@ from neurosim.kernels.records import (
 
 rules = scalar.compile_rules(njit(inline="always", fastmath=NJIT_OPTIONS["fastmath"]))
 _network_neuron_store = rules.network_neuron_store
-_network_v_input = rules.network_v_input
+_network_v_jump = rules.network_v_jump
 _release_held = rules.release_held
 _binomial_count = rules.binomial_count
 _lif_reset = rules.lif_reset
@@ -52,13 +52,6 @@ def _integrate_block(v, ge, gi, refrac, fired, i_bias, timed, has_timed, neuron,
     for j in range(v.shape[0]):
         current = i_bias[j] + (timed[j] if has_timed else zero)
         _network_neuron_store(v, ge, gi, refrac, fired, j, current, neuron, synapse)
-
-
-@njit(inline="always", **NJIT_OPTIONS)
-def _v_input_block(v, held, refrac, fired, amounts, neuron, synapse):
-    """This step's jumps onto ``v`` for one block of one population (1-D views)."""
-    for j in range(v.shape[0]):
-        _network_v_input(v, held, refrac, fired, j, amounts[j], neuron, synapse)
 
 
 def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec):
@@ -167,42 +160,41 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec)
                     neuron, synapse = _constants(pops, p)
                     lo = lo_p + b * _BLOCK
                     hi = min(lo + _BLOCK, hi_p)
-                    amounts = ring[slot, TARGET_V, lo:hi]
-                    if delivery.exact:
-                        for i in range(hi - lo):
-                            _network_v_input(v[lo:hi], held[lo:hi], refrac[lo:hi],
-                                             fired[lo:hi], i,
-                                             _ring_value(amounts[i], delivery, zero), neuron,
-                                             synapse)
-                    else:
-                        _v_input_block(v[lo:hi], held[lo:hi], refrac[lo:hi], fired[lo:hi],
-                                       amounts, neuron, synapse)
-                    for i in range(hi - lo):
-                        amounts[i] = 0
+                    for i in range(lo, hi):
+                        amount = _ring_value(ring[slot, TARGET_V, i], delivery, zero)
+                        ring[slot, TARGET_V, i] = 0
+                        v_i, held_i = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
+                                                      amount, neuron, synapse)
+                        v[i] = v_i
+                        if synapse.buffer_input:
+                            held[i] = held_i
+        t_u64 = np.uint64(t)
         for d in range(drives.target.shape[0]):
-            lo_d, hi_d = drives.lo[d], drives.hi[d]
+            # the drive's constants in locals: stores to the state could alias the records
+            lo_d, hi_d, key, key2 = drives.lo[d], drives.hi[d], drives.key[d], drives.key2[d]
+            n_src, p_src, w = drives.n[d], drives.p[d], drives.weight[d]
+            target, pop_d = drives.target[d], drives.population[d]
             n_blocks = (hi_d - lo_d + _BLOCK - 1) // _BLOCK
             for b in prange(n_blocks):
-                neuron, synapse = _constants(pops, drives.population[d])
+                neuron, synapse = _constants(pops, pop_d)
                 for i in range(lo_d + b * _BLOCK, min(lo_d + b * _BLOCK + _BLOCK, hi_d)):
-                    count = _binomial_count(drives.key[d], drives.key2[d], np.uint64(t),
-                                            np.uint64(i),
-                                            drives.n[d], drives.p[d], drives.p0[d],
-                                            drives.ratio[d])
-                    if count > 0:
-                        amount = count * drives.weight[d]
-                        if drives.target[d] == TARGET_EXC:
-                            ge[i] += amount
-                        elif drives.target[d] == TARGET_INH:
-                            gi[i] += amount
-                        else:
-                            _network_v_input(v, held, refrac, fired, i, amount, neuron,
-                                             synapse)
+                    amount = _binomial_count(key, key2, t_u64, np.uint64(i), n_src, p_src,
+                                             drives.thresholds, d) * w
+                    if target == TARGET_EXC:  # (a count of 0 adds 0: no branch on it)
+                        ge[i] += amount
+                    elif target == TARGET_INH:
+                        gi[i] += amount
+                    else:
+                        v_i, held_i = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
+                                                      amount, neuron, synapse)
+                        v[i] = v_i
+                        if synapse.buffer_input:
+                            held[i] = held_i
         # input kept during refractoriness (NEST's refractory_input) enters v
         for p in range(n_pops):
             if pops.buffer_input[p]:
                 for i in range(pops.bounds[p], pops.bounds[p + 1]):
-                    _release_held(v, held, refrac, i)
+                    v[i], held[i] = _release_held(v[i], held[i], refrac[i])
         # (6) reset
         for q in range(n_neuron_spk):
             i = spike_list[q]

@@ -45,7 +45,7 @@ from neurosim.kernels.records import (
 
 rules = scalar.compile_rules(cuda.jit(device=True))
 _network_neuron_store = rules.network_neuron_store
-_network_v_input = rules.network_v_input
+_network_v_jump = rules.network_v_jump
 _release_held = rules.release_held
 _binomial_count = rules.binomial_count
 _lif_reset = rules.lif_reset
@@ -141,27 +141,26 @@ def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, r
                 ring[slot, TARGET_INH, i] = 0
             neuron, synapse = _constants(pops, neurons.population[i])
             if dirty[slot, TARGET_V]:
-                _network_v_input(v, neurons.held, refrac, neurons.fired, i,
-                                 _ring_value(ring[slot, TARGET_V, i], delivery, zero), neuron,
-                                 synapse)
+                v[i], neurons.held[i] = _network_v_jump(
+                    v[i], neurons.held[i], refrac[i], neurons.fired[i] != 0,
+                    _ring_value(ring[slot, TARGET_V, i], delivery, zero), neuron, synapse)
                 ring[slot, TARGET_V, i] = 0
             for d in range(drives.target.shape[0]):  # the Poisson drives, in the CPU's order
                 if drives.lo[d] <= i and i < drives.hi[d]:
                     count = _binomial_count(drives.key[d], drives.key2[d], np.uint64(t),
-                                            np.uint64(i),
-                                            drives.n[d], drives.p[d], drives.p0[d],
-                                            drives.ratio[d])
-                    if count > 0:
-                        amount = count * drives.weight[d]
-                        if drives.target[d] == TARGET_EXC:
-                            ge[i] += amount
-                        elif drives.target[d] == TARGET_INH:
-                            gi[i] += amount
-                        else:
-                            _network_v_input(v, neurons.held, refrac, neurons.fired, i,
-                                             amount, neuron, synapse)
+                                            np.uint64(i), drives.n[d], drives.p[d],
+                                            drives.thresholds, d)
+                    amount = count * drives.weight[d]  # (0 adds 0, as on the CPU)
+                    if drives.target[d] == TARGET_EXC:
+                        ge[i] += amount
+                    elif drives.target[d] == TARGET_INH:
+                        gi[i] += amount
+                    else:
+                        v[i], neurons.held[i] = _network_v_jump(
+                            v[i], neurons.held[i], refrac[i], neurons.fired[i] != 0, amount,
+                            neuron, synapse)
             if synapse.buffer_input:
-                _release_held(v, neurons.held, refrac, i)
+                v[i], neurons.held[i] = _release_held(v[i], neurons.held[i], refrac[i])
             if neurons.fired[i]:
                 v[i] = _lif_reset(v[i], neuron)
                 refrac[i] = neuron.ref_steps + 1

@@ -85,8 +85,7 @@ class Drives(NamedTuple):
     hi: np.ndarray  # (K,) int64: one past the last neuron
     n: np.ndarray  # (K,) int64: sources per neuron
     p: np.ndarray  # (K,) float64: spike probability of one source per step
-    p0: np.ndarray  # (K,) float64: (1 - p)**n
-    ratio: np.ndarray  # (K,) float64: p / (1 - p)
+    thresholds: np.ndarray  # (K, L) uint64: the count's distribution (scalar.binomial_count)
     weight: np.ndarray  # (K,) float64
     target: np.ndarray  # (K,) int64: TARGET_EXC, TARGET_INH or TARGET_V
     key: np.ndarray  # (K,) uint64: the counter-based generator's key of this drive

@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 #: :func:`binomial_count` inverts the distribution exactly up to this mean count per step.
 BINOMIAL_EXACT_MEAN = 30.0
+#: :func:`binomial_count` compares this many table entries without branching.
+BINOMIAL_UNROLL = 8
 
 
 class LIFConstants(NamedTuple):
@@ -129,7 +131,7 @@ def network_neuron_update(v, ge, gi, refrac, current, c, syn):
     Refractoriness in the network counts one more than in :func:`lif_gate`: after a spike
     ``refrac = ref_steps + 1``; the neuron is held while ``refrac > 1`` and integrates again
     at ``refrac == 1``, so after the update ``refrac >= 1`` says, without ambiguity, "held
-    during this step" (what :func:`network_v_input` needs to discard jumps onto ``v``).
+    during this step" (what :func:`network_v_jump` needs to discard jumps onto ``v``).
     """
     if syn.conductance:
         # (no integer literal: float32 state stays float32, as on CUDA)
@@ -143,29 +145,29 @@ def network_neuron_update(v, ge, gi, refrac, current, c, syn):
     return v_new, ge * syn.decay_exc, gi * syn.decay_inh, refrac_new, spiked
 
 
-def network_v_input(v, held, refrac, fired, j, amount, c, syn):
-    """Add ``amount`` (a synaptic or Poisson jump) to ``v[j]`` after this step's update,
-    unless the neuron was refractory in this step: held (``refrac[j] >= 1``, see
-    :func:`network_neuron_update`) or spiking with a refractory period. Brian2's
-    ``(unless refractory)`` discards such jumps; with ``syn.buffer_input`` (NEST's
-    ``refractory_input``) they go to ``held[j]``, discounted by the leak of the held steps
-    still to come, and :func:`release_held` adds them to ``v`` at the end of the last held
-    step, so the neuron starts integrating from there."""
-    spiked = fired[j] != 0
-    if refrac[j] >= 1 or (spiked and c.ref_steps > 0):
-        if syn.buffer_input:
-            remaining = c.ref_steps if spiked else refrac[j] - 1
-            held[j] += amount * c.decay ** remaining
-    else:
-        v[j] += amount
+def network_v_jump(v, held, refrac, spiked, amount, c, syn):
+    """A jump ``amount`` (synaptic or Poisson) onto ``v`` after this step's update: returns
+    ``(v, held)``. Not while the neuron was refractory in this step: held (``refrac >= 1``
+    after the update, see :func:`network_neuron_update`) or spiking with a refractory period.
+    Brian2's ``(unless refractory)`` discards such jumps; with ``syn.buffer_input`` (NEST's
+    ``refractory_input``) they go to ``held``, discounted by the leak of the held steps still
+    to come, and :func:`release_held` adds them to ``v`` at the end of the last held step, so
+    the neuron starts integrating from there. Scalars in and out: a rule that took the state
+    arrays would cost reference counting per call inside the CPU's parallel loops."""
+    blocked = (refrac >= 1) | (spiked & (c.ref_steps > 0))  # (no short-circuit branches)
+    if syn.buffer_input and blocked:
+        remaining = c.ref_steps if spiked else refrac - 1
+        held = held + amount * c.decay ** remaining
+    return (v if blocked else v + amount), held
 
 
-def release_held(v, held, refrac, j):
-    """At the end of a neuron's last refractory step (``refrac[j] == 1`` after the update),
-    the input it kept (:func:`network_v_input` with ``buffer_input``) enters ``v``."""
-    if refrac[j] == 1 and held[j] != 0:
-        v[j] += held[j]
-        held[j] = 0
+def release_held(v, held, refrac):
+    """At the end of a neuron's last refractory step (``refrac == 1`` after the update) the
+    input it kept (:func:`network_v_jump` with ``buffer_input``) enters ``v``: returns
+    ``(v, held)``."""
+    if refrac == 1:
+        return v + held, held - held
+    return v, held
 
 
 def network_neuron_store(v, ge, gi, refrac, fired, j, current, c, syn):
@@ -204,28 +206,30 @@ def ring_value(raw, delivery, zero):
     return raw
 
 
-def binomial_count(key, key2, step, index, n, p, p0, ratio):
+def binomial_count(key, key2, step, index, n, p, thresholds, row):
     """How many of ``n`` independent sources, each spiking with probability ``p`` in a step,
-    spike in ``step`` (Brian2's ``PoissonInput``), from the counter-based uniforms of
+    spike in ``step`` (Brian2's ``PoissonInput``), from the counter-based generator of
     :func:`hash_uniform` keyed by ``(key, step, index)``: the same count on every backend.
-    ``p0 = (1 - p)**n`` and ``ratio = p / (1 - p)`` are precomputed. Exact inversion of the
-    binomial distribution while the mean ``n p`` is at most :data:`BINOMIAL_EXACT_MEAN`
-    (about ``n p + 1`` iterations), the normal approximation above (rounded and clipped to
-    [0, n], a second uniform keyed by ``key2``), as Brian2 does for large means."""
+    While the mean ``n p`` is at most :data:`BINOMIAL_EXACT_MEAN` the distribution is
+    inverted exactly: the count is the number of entries of ``thresholds[row]`` below the
+    uniform's 53 bits (the cumulative probabilities times 2**53, see
+    :func:`neurosim.network.drives.binomial_thresholds`: integer comparisons, no division);
+    above, the normal approximation (rounded and
+    clipped to [0, n], a second uniform keyed by ``key2``), as Brian2 does for large means."""
     if p >= 1.0:
         return n
     mean = n * p
     if mean <= BINOMIAL_EXACT_MEAN:
-        u = hash_uniform(key, step, index)
+        bits = hash_bits(key, step, index)
+        # the first entries without branches (a data-dependent loop exit mispredicts), the
+        # rare rest by search; the table has at least BINOMIAL_UNROLL columns and ends with
+        # 2**53, above every uniform's bits
         k = 0
-        pk = p0
-        cdf = pk
-        while u > cdf and k < n:
-            pk = pk * (n - k) / (k + 1) * ratio
-            k += 1
-            cdf += pk
-            if pk == 0.0 and k > mean:
-                break  # the tail underflowed: u sits in rounding error above the total
+        for j in range(BINOMIAL_UNROLL):
+            k += 1 if bits > thresholds[row, j] else 0
+        if k == BINOMIAL_UNROLL:
+            while bits > thresholds[row, k]:
+                k += 1
         return k
     u1 = hash_uniform(key, step, index)
     u2 = hash_uniform(key2, step, index)
@@ -292,17 +296,22 @@ def ovr_unit_train(k, x, targets, weights, bias, w_sum, b_sum, order, lr, errors
     return count
 
 
-def hash_uniform(seed, step, index):
-    """A uniform number in [0, 1) from ``(seed, step, index)``, all ``uint64``: the SplitMix64
-    finaliser over a mix of the three. Counter-based, so Poisson spikes do not depend on the
-    order neurons are visited in, the thread count, or the backend; NumPy reproduces it
-    (:func:`neurosim.network.populations.poisson_spikes`)."""
+def hash_bits(seed, step, index):
+    """53 random bits (``uint64`` below 2**53) from ``(seed, step, index)``, all ``uint64``:
+    the SplitMix64 finaliser over a mix of the three, top 53 bits."""
     x = seed ^ (step * 0x9E3779B97F4A7C15) ^ (index * 0xC2B2AE3D27D4EB4F)
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
     x = (x ^ (x >> 27)) * 0x94D049BB133111EB
     x = x ^ (x >> 31)
-    return (x >> 11) * (1.0 / 9007199254740992.0)
+    return x >> 11
 
+
+def hash_uniform(seed, step, index):
+    """A uniform number in [0, 1) from ``(seed, step, index)``: :func:`hash_bits` times
+    2**-53. Counter-based, so Poisson spikes do not depend on the order neurons are visited
+    in, the thread count, or the backend; NumPy reproduces it
+    (:func:`neurosim.network.populations.poisson_spikes`)."""
+    return hash_bits(seed, step, index) * (1.0 / 9007199254740992.0)
 
 
 def spiking_maxpool_row(item, dims, currents, inv_scale, scale, v, decay, gain, r_m, leaky,
@@ -382,9 +391,9 @@ def spiking_maxpool_row(item, dims, currents, inv_scale, scale, v, decay, gain, 
 
 #: Every rule, callees before callers (the order :func:`compile_rules` compiles them in).
 RULES = ("population_constants", "lif_drive", "lif_gate", "lif_reset", "lif_neuron_step",
-         "network_neuron_update", "network_v_input", "release_held", "network_neuron_store",
-         "find_sorted", "ring_value", "hash_uniform", "binomial_count", "ovr_unit_train",
-         "spiking_maxpool_row")
+         "network_neuron_update", "network_v_jump", "release_held", "network_neuron_store",
+         "find_sorted", "ring_value", "hash_bits", "hash_uniform", "binomial_count",
+         "ovr_unit_train", "spiking_maxpool_row")
 
 
 def compile_rules(compile_one) -> SimpleNamespace:

@@ -16,7 +16,6 @@ import numpy as np
 from neurosim.kernels.records import (
     COUNTERS,
     Delivery,
-    Drives,
     NetworkRecords,
     Neurons,
     Populations,
@@ -24,6 +23,7 @@ from neurosim.kernels.records import (
     SpikeSources,
     SynapseGroups,
 )
+from neurosim.network.drives import build_drives
 from neurosim.network.monitors import RateMonitor, SpikeMonitor, StateMonitor
 from neurosim.network.projections import TARGETS
 
@@ -95,7 +95,7 @@ def build_records(net: Any, offsets: dict[int, int], chunk_steps: int) -> Networ
         populations=_populations(net.populations, net.dt_s, net.dtype),
         neurons=neurons,
         sources=_sources(net, offsets),
-        drives=_drives(net, offsets),
+        drives=build_drives(net, offsets),
         synapses=synapses,
         delivery=Delivery(ring=np.zeros((depth, 3, len(neurons.v)), ring_dtype),
                           dirty=np.zeros((depth, 3), np.uint8),
@@ -168,37 +168,6 @@ def _neurons(net: Any, offsets: dict[int, int]) -> Neurons:
     return Neurons(v=v0, ge=ge0, gi=gi0, refrac=np.zeros(n, np.int32), held=np.zeros(n, dtype),
                    fired=fired, fired_words=fired.view(np.uint64), population=population,
                    i_bias=i_bias, timed_i=timed_i)
-
-
-def _mix_key(seed: int, position: int) -> int:
-    """The generator key of the ``position``-th Poisson drive (SplitMix64 of the pair)."""
-    mask = (1 << 64) - 1
-    x = (seed + (position + 1) * 0x9E3779B97F4A7C15) & mask
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
-    return x ^ (x >> 31)
-
-
-def _drives(net: Any, offsets: dict[int, int]) -> Drives:
-    """One row per :class:`~neurosim.network.populations.PoissonInput`."""
-    rows = {name: [] for name in Drives._fields}
-    rows_of = {id(p): k for k, p in enumerate(net.populations)}
-    for k, drive in enumerate(net.drives):
-        p = drive.rate_hz * net.dt_s
-        if p > 1:
-            raise ValueError(f"a PoissonInput rate of {drive.rate_hz:g} Hz exceeds 1/dt_s")
-        lo = offsets[id(drive.target)]
-        values = {"population": rows_of[id(drive.target)], "lo": lo, "hi": lo + drive.target.n,
-                  "n": drive.n, "p": p, "p0": (1.0 - p) ** drive.n if p < 1 else 0.0,
-                  "ratio": p / (1.0 - p) if p < 1 else 0.0, "weight": drive.weight,
-                  "target": TARGETS.index(drive.var), "key": _mix_key(drive.seed, k),
-                  "key2": _mix_key(_mix_key(drive.seed, k), 0)}
-        for name, value in values.items():
-            rows[name].append(value)
-    kinds = {"p": np.float64, "p0": np.float64, "ratio": np.float64, "weight": np.float64,
-             "key": np.uint64, "key2": np.uint64}
-    return Drives(**{name: np.array(rows[name], kinds.get(name, np.int64))
-                     for name in Drives._fields})
 
 
 def cast_finite(name: str, values: np.ndarray, dtype: Any) -> np.ndarray:
