@@ -11,6 +11,7 @@ import pytest
 
 from neurosim.studies import gallery_report
 from neurosim.studies import gallery_validation as gv
+from tests.benchmark_scripts import load_script
 
 brian2 = pytest.mark.brian2
 #: Brunel's network at a tenth of its size (N = 1,250, 100 excitatory inputs per neuron).
@@ -72,7 +73,8 @@ def test_compare_nan_fails_and_unjudged_statistics_are_none():
     ({"regimes": "AE"}, ValueError), ({"regimes": "AA"}, ValueError),
     ({"regimes": ""}, ValueError), ({"seeds": (1, 1)}, ValueError), ({"seeds": ()}, ValueError),
     ({"seeds": (-1,)}, ValueError), ({"duration_s": 0.1, "transient_s": 0.1}, ValueError),
-    ({"target": "cython"}, ValueError), ({"dtype": np.int32}, TypeError),
+    ({"target": "cython"}, ValueError), ({"target": {"A": "numpy"}}, ValueError),
+    ({"dtype": np.int32}, TypeError),
     ({"scale": 0.0}, ValueError),
 ])
 def test_validate_brunel_checks_its_arguments_before_running(kwargs, error):
@@ -122,6 +124,7 @@ def test_brunel_regimes_match_brian2_at_reduced_scale(regime):
     entry = result["regimes"][regime]
     check_entry(entry, 1250)
     assert result["passed"] and result["settings"]["dtype"] == "float64"
+    assert result["settings"]["target"] == {regime: "numpy"} and entry["target"] == "numpy"
     assert (entry["g"], entry["nu_ratio"]) == gv_regimes()[regime]
     # the regime is what the paper says: A regular (CV ISI well below 1), all fast
     assert entry["brian2"]["mean"]["rate_hz"] > 30
@@ -206,3 +209,14 @@ def test_cli_validate_gallery_writes_json_and_figure(tmp_path, capsys):
     assert (tmp_path / "validate_gallery.png").stat().st_size > 1000
     assert main(["validate", "gallery", "--models", "nest"]) == 2
     assert main(["validate", "gallery", "--duration", "0.1", "--transient", "0.2"]) == 2
+
+
+@brian2
+def test_benchmark_script_renders_its_result(regime_d):
+    script = load_script("validate_gallery.py")
+    result = {"environment": {"versions": {"brian2": "2.9.0"}},
+              "brunel2000": gv.without_spikes(regime_d), "passed": True, "wall_s": 1.0}
+    text = script.render(result)
+    assert text.startswith("The gallery against Brian2 2.9.0 (numpy targets), float64")
+    assert "Brunel at scale 0.1" in text and "Overall: PASS" in text
+    assert "**brunel2000 D**" in text and "| CV ISI |" in text

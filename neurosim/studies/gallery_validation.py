@@ -59,6 +59,7 @@ TOLERANCES: dict[str, dict[str, Tolerance]] = {
     "cuba": {"rate_hz": Tolerance(relative=0.05)},
 }
 TARGETS = ("numpy", "cpp_standalone")
+DT_S = 1e-4  # every model here, both sides
 
 
 class SpikeRecord(NamedTuple):
@@ -145,8 +146,7 @@ def _compare_model(params: dict, seeds: tuple[int, ...],
     return result
 
 
-def _check_common(duration_s: Any, transient_s: Any, seeds: Any, target: Any,
-                  dtype: Any) -> tuple:
+def _check_common(duration_s: Any, transient_s: Any, seeds: Any, dtype: Any) -> tuple:
     duration_s = check_scalar("duration_s", duration_s, positive=True)
     transient_s = check_scalar("transient_s", transient_s, nonnegative=True)
     if transient_s + 1e-3 > duration_s:
@@ -157,8 +157,7 @@ def _check_common(duration_s: Any, transient_s: Any, seeds: Any, target: Any,
         raise ValueError("seeds must hold at least one seed")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct, got {seeds}")
-    return (duration_s, transient_s, seeds, check_choice("target", target, TARGETS),
-            check_dtype_arg(dtype))
+    return duration_s, transient_s, seeds, check_dtype_arg(dtype)
 
 
 def _as_run(run: Any, transient_s: float) -> _Run:
@@ -177,7 +176,7 @@ def _neurosim(name: str, duration_s: float, transient_s: float, **params: Any) -
 
 def validate_brunel(regimes: str | Sequence[str] = "ABCD", *, scale: float = 0.2,
                     duration_s: float = 0.5, transient_s: float = 0.1,
-                    seeds: Sequence[int] = (0, 1), target: str = "numpy",
+                    seeds: Sequence[int] = (0, 1), target: str | dict[str, str] = "numpy",
                     dtype: Any = np.float64, keep_spikes: bool = False,
                     log: Callable[[str], None] | None = None) -> dict:
     """Brunel (2000)'s regimes (letters of :data:`neurosim.gallery.brunel.REGIMES`) in neurosim
@@ -189,8 +188,9 @@ def validate_brunel(regimes: str | Sequence[str] = "ABCD", *, scale: float = 0.2
     statistics, ``run_s`` and for Brian2 ``build_s``; ``mean``/``min``/``max``/``std`` over
     seeds), ``criteria`` (:func:`compare`) and ``passed``; with ``keep_spikes`` also
     ``spikes``: the first seed's :class:`SpikeRecord` of each side (not JSON: see
-    :func:`without_spikes`). ``target``: Brian2's (``numpy`` or ``cpp_standalone``);
-    ``dtype``: both sides' float type. ``log`` receives one line per run.
+    :func:`without_spikes`). ``target``: Brian2's (``numpy`` or ``cpp_standalone``), or one
+    per regime (``{"A": "cpp_standalone", "B": "numpy", ...}``: compilation pays off only for
+    the busiest runs); ``dtype``: both sides' float type. ``log`` gets one line per run.
     """
     from neurosim.gallery.brunel import REGIMES, sizes
     from neurosim.studies.brian2_gallery import brian2_brunel
@@ -202,23 +202,25 @@ def validate_brunel(regimes: str | Sequence[str] = "ABCD", *, scale: float = 0.2
         raise ValueError(f"regimes must be distinct letters of {''.join(REGIMES)}, "
                          f"got {regimes!r}")
     scale = check_scalar("scale", scale, positive=True)
-    duration_s, transient_s, seeds, target, dtype = _check_common(duration_s, transient_s,
-                                                                  seeds, target, dtype)
+    targets = {k: check_choice("target", target if isinstance(target, str) else target.get(k),
+                               TARGETS) for k in letters}
+    duration_s, transient_s, seeds, dtype = _check_common(duration_s, transient_s, seeds, dtype)
     size = sizes(scale)
     settings = {"scale": scale, "duration_s": duration_s, "transient_s": transient_s,
-                "seeds": list(seeds), "target": target, "dtype": dtype.name}
+                "seeds": list(seeds), "target": targets, "dtype": dtype.name}
     out = {}
     for letter in letters:
         g, nu_ratio = REGIMES[letter]
         params = {"label": f"brunel2000 {letter}", "regime": letter, "g": g,
-                  "nu_ratio": nu_ratio, "n_neurons": size["n_exc"] + size["n_inh"]}
+                  "nu_ratio": nu_ratio, "n_neurons": size["n_exc"] + size["n_inh"],
+                  "target": targets[letter]}
         out[letter] = _compare_model(
             params, seeds,
             lambda seed, g=g, nu=nu_ratio: _neurosim(
                 "brunel2000", duration_s, transient_s, g=g, nu_ratio=nu, scale=scale,
                 seed=seed, dtype=dtype),
-            lambda seed, g=g, nu=nu_ratio: _as_run(brian2_brunel(
-                g, nu, scale=scale, duration_s=duration_s, seed=seed, target=target,
+            lambda seed, g=g, nu=nu_ratio, on=targets[letter]: _as_run(brian2_brunel(
+                g, nu, scale=scale, duration_s=duration_s, seed=seed, target=on,
                 dtype=dtype), transient_s),
             TOLERANCES.get(f"brunel2000_{letter}", TOLERANCES["brunel2000"]), keep_spikes, log)
     return {"model": "brunel2000", "settings": settings, "regimes": out,
@@ -244,17 +246,35 @@ def _coba_network(n: int, seed: int) -> dict[str, Any]:
     return out
 
 
+def _brian2_timed(model: Callable[[], Any], n: int, duration_s: float, transient_s: float,
+                  target: str, dtype: np.dtype) -> _Run:
+    """Run ``model`` (builds and runs a Brian2 network, returns its SpikeMonitor) on
+    ``target``. ``run_s``: the standalone binary's own run time, or on numpy the wall time of
+    building and running; ``build_s``: the rest (standalone) or None (numpy)."""
+    import time
+
+    from neurosim.studies.brian2_gallery import _brian2_target
+
+    with _brian2_target(target, dtype) as binary_times:
+        start = time.perf_counter()
+        monitor = model()
+        steps = np.rint(np.asarray(monitor.t_[:], dtype=np.float64) / DT_S).astype(np.int64)
+        indices = np.asarray(monitor.i[:], dtype=np.int64)
+        wall = time.perf_counter() - start
+        own = binary_times()  # None on numpy, else [the binary's run time]
+    order = np.lexsort((indices, steps))
+    record = SpikeRecord(steps[order], indices[order], n, int(round(duration_s / DT_S)), DT_S,
+                         int(round(transient_s / DT_S)))
+    return _Run(record, wall if own is None else own[0], None if own is None else wall - own[0])
+
+
 def _brian2_coba_shared(n: int, duration_s: float, transient_s: float, seed: int,
                         target: str, dtype: np.dtype) -> _Run:
     """Brian's classic ``COBA.py`` (the equations of
     :func:`~neurosim.studies.brian2_gallery.brian2_coba`) on neurosim's network for ``seed``
     (``connect(i=..., j=...)``, the same initial v, g_e, g_i)."""
-    import time
-
     import brian2
     from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, ms, mV, second
-
-    from neurosim.studies.brian2_gallery import DT_S, _brian2_target
 
     arrays = _coba_network(n, seed)
     namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "Vt": -50 * mV,
@@ -265,7 +285,8 @@ def _brian2_coba_shared(n: int, duration_s: float, transient_s: float, seed: int
     dge/dt = -ge/taue : 1
     dgi/dt = -gi/taui : 1
     """
-    with _brian2_target(target, dtype) as binary_time:
+
+    def model():
         brian2.start_scope()
         brian2.defaultclock.dt = DT_S * second
         P = NeuronGroup(n, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms,
@@ -278,23 +299,10 @@ def _brian2_coba_shared(n: int, duration_s: float, transient_s: float, seed: int
         P.ge = arrays["ge0"]
         P.gi = arrays["gi0"]
         monitor = SpikeMonitor(P)
-        start = time.perf_counter()
         Network(P, Ce, Ci, monitor).run(duration_s * second)
-        record = _record(monitor, n, duration_s, transient_s)
-        wall = time.perf_counter() - start
-        own = binary_time()
-    return _Run(record, wall if own is None else own, None if own is None else wall - own)
+        return monitor
 
-
-def _record(monitor: Any, n: int, duration_s: float, transient_s: float) -> SpikeRecord:
-    """A Brian2 SpikeMonitor's spikes as a :class:`SpikeRecord` (sorted by step, index)."""
-    from neurosim.studies.brian2_gallery import DT_S
-
-    steps = np.rint(np.asarray(monitor.t_[:], dtype=np.float64) / DT_S).astype(np.int64)
-    indices = np.asarray(monitor.i[:], dtype=np.int64)
-    order = np.lexsort((indices, steps))
-    return SpikeRecord(steps[order], indices[order], n, int(round(duration_s / DT_S)), DT_S,
-                       int(round(transient_s / DT_S)))
+    return _brian2_timed(model, n, duration_s, transient_s, target, dtype)
 
 
 def validate_coba(n: int = 4000, *, duration_s: float = 1.0, transient_s: float = 0.1,
@@ -312,8 +320,8 @@ def validate_coba(n: int = 4000, *, duration_s: float = 1.0, transient_s: float 
 
     n = check_scalar("n", n, positive=True, integer=True)
     network = check_choice("network", network, ("independent", "shared"))
-    duration_s, transient_s, seeds, target, dtype = _check_common(duration_s, transient_s,
-                                                                  seeds, target, dtype)
+    target = check_choice("target", target, TARGETS)
+    duration_s, transient_s, seeds, dtype = _check_common(duration_s, transient_s, seeds, dtype)
     settings = {"n": n, "duration_s": duration_s, "transient_s": transient_s,
                 "seeds": list(seeds), "target": target, "dtype": dtype.name,
                 "network": network}
@@ -335,19 +343,11 @@ def validate_coba(n: int = 4000, *, duration_s: float = 1.0, transient_s: float 
 def _brian2_cuba(n: int, duration_s: float, transient_s: float, seed: int, target: str,
                  dtype: np.dtype) -> _Run:
     """Brian2's CUBA example on the network neurosim's ``cuba`` builds for ``seed``."""
-    import time
-
-    from neurosim.studies.brian2_gallery import _brian2_target
     from neurosim.studies.peer_benchmarks import brian2_cuba_example, cuba_arrays, cuba_parts
 
     arrays = cuba_arrays(cuba_parts(n, seed))
-    with _brian2_target(target, dtype) as binary_time:
-        start = time.perf_counter()
-        monitor = brian2_cuba_example(arrays, duration_s)["spikes"]
-        record = _record(monitor, n, duration_s, transient_s)
-        wall = time.perf_counter() - start
-        own = binary_time()
-    return _Run(record, wall if own is None else own, None if own is None else wall - own)
+    return _brian2_timed(lambda: brian2_cuba_example(arrays, duration_s)["spikes"], n,
+                         duration_s, transient_s, target, dtype)
 
 
 def validate_cuba(n: int = 4000, *, duration_s: float = 1.0, transient_s: float = 0.1,
@@ -356,8 +356,8 @@ def validate_cuba(n: int = 4000, *, duration_s: float = 1.0, transient_s: float 
     """The CUBA network of ``n`` neurons in neurosim (``cuba``) and as Brian2's ``CUBA``
     example on the same network (see the module docstring); as :func:`validate_coba`."""
     n = check_scalar("n", n, positive=True, integer=True)
-    duration_s, transient_s, seeds, target, dtype = _check_common(duration_s, transient_s,
-                                                                  seeds, target, dtype)
+    target = check_choice("target", target, TARGETS)
+    duration_s, transient_s, seeds, dtype = _check_common(duration_s, transient_s, seeds, dtype)
     settings = {"n": n, "duration_s": duration_s, "transient_s": transient_s,
                 "seeds": list(seeds), "target": target, "dtype": dtype.name}
     entry = _compare_model(
