@@ -44,6 +44,28 @@ def test_recurrent_network_identical_spikes():
     assert result["identical"] and result["passed"], result
 
 
+def test_jumps_onto_v_during_refractoriness_are_discarded_as_in_brian2():
+    result = brian2_crosscheck.check_refractory_jumps(n=200, duration_s=0.3)
+    assert result["neurosim_spikes"] > 500
+    assert result["identical"] and result["passed"], result
+
+
+def test_one_neuron_refractory_jumps_match_brian2_step_for_step():
+    """+15 mV jumps at 1.0, 1.1 (the spike step), 1.5, 3.0 (last refractory step) and 3.1 ms
+    onto one neuron (threshold 10 mV, t_ref 2 ms): Brian2 and neurosim spike at the same steps
+    and have the same v after every step."""
+    from neurosim.studies.brian2_gallery import brian2_refractory_probe
+    from tests.test_network_models import _one_neuron
+
+    times_ms = [1.0, 1.1, 1.5, 3.0, 3.1]
+    probe = brian2_refractory_probe(times_ms, 15.0, t_ref_ms=2.0, duration_ms=5.0)
+    net, mon, state = _one_neuron([t * 1e-3 for t in times_ms], 15.0)
+    net.run(0.005, progress=False)
+    assert mon.steps.tolist() == list(probe.spike_steps) == [11, 32]
+    np.testing.assert_allclose(state.v[:, 0], np.asarray(probe.v_mv)[:len(state.v)],
+                               rtol=1e-9, atol=1e-9)
+
+
 def test_cuba_diagnosis_reads_both_simulators_state_at_a_shared_spike():
     """The diagnosis machinery on a small CUBA network, at a spike both simulators emit: the
     states entering the step agree to rounding, and each side's update, recomputed with its own

@@ -23,9 +23,9 @@ returns a dict with ``name``, ``passed`` and what was compared. Spikes are compa
   threshold); ``cuba_float32`` runs the same comparison in float32, where the first
   difference comes early and is diagnosed.
 
-All synapses here act on ``ge``/``gi``, never directly on ``v``: Brian2 discards jumps onto
-``v`` during refractoriness, neurosim (at present) adds them, so the checks avoid ``on_pre``
-targets on ``v`` (a known, separately tracked difference).
+- ``refractory_jumps``: the recurrent network with synapses that jump ``v`` directly, delays
+  from 0.1 ms against a 2 ms refractory period: jumps that arrive while the target is
+  refractory (or fires) are discarded by both (Brian2's ``(unless refractory)``).
 """
 
 from __future__ import annotations
@@ -191,11 +191,14 @@ def check_feedforward_layers(duration_s: float = 0.5, **sizes: int) -> dict[str,
 
 
 def recurrent_network(n: int = 300, duration_s: float = 0.5, seed: int = 5, *,
-                      w_exc: float = 1.0, w_inh: float = -4.0) -> tuple:
+                      w_exc: float = 1.0, w_inh: float = -4.0, jumps: bool = False) -> tuple:
     """``n`` LIF neurons in one population (the first 80% excitatory, the rest inhibitory), each
     receiving 20 excitatory and 10 inhibitory recurrent synapses with per-synapse delays
     (0.1-3 ms), plus constant bias currents (about half the neurons above threshold on their
-    own) and explicit input spikes: a deterministic recurrent network."""
+    own) and explicit input spikes: a deterministic recurrent network. ``jumps``: the
+    recurrent synapses jump ``v`` directly (``target="v"``, weights in mV) instead of feeding
+    ``ge``/``gi``; with delays from 0.1 ms and a 2 ms refractory period, many arrive while
+    their target is refractory, where both simulators must discard them."""
     lif = LIFParams(tau_m_s=0.02, v_rest=-60.0, v_reset=-65.0, v_th=-50.0, t_ref_s=0.002)
     rng = np.random.default_rng(seed)
     n_exc = int(0.8 * n)
@@ -207,7 +210,8 @@ def recurrent_network(n: int = 300, duration_s: float = 0.5, seed: int = 5, *,
         pre = np.concatenate([rng.choice(np.arange(lo, hi), k_in, replace=False)
                               for _ in range(n)])
         post = np.repeat(np.arange(n), k_in)
-        projections.append(nw.connect_explicit(pop, pop, pre, post, w, target=target,
+        projections.append(nw.connect_explicit(pop, pop, pre, post, w,
+                                               target="v" if jumps else target,
                                                delay_steps=rng.integers(1, 31, pre.size)))
     projections.append(nw.connect_fixed_probability(src, pop, 0.1, 3.0, target="exc",
                                                     seed=seed + 20, delay_steps=0))
@@ -221,6 +225,16 @@ def check_recurrent(n: int = 300, duration_s: float = 0.5) -> dict[str, Any]:
     net, mons = recurrent_network(n, duration_s)
     ours, theirs = _run_both(net, mons, duration_s)
     return _compare("recurrent", ours, theirs, neurons=n, synapses=net.n_synapses,
+                    duration_s=duration_s)
+
+
+def check_refractory_jumps(n: int = 300, duration_s: float = 0.5) -> dict[str, Any]:
+    """The recurrent network with synapses that jump ``v`` (``on_pre: v_post += w``), delays
+    shorter than the refractory period: identical spikes only if both discard the jumps that
+    arrive during refractoriness (including in the step a neuron fires)."""
+    net, mons = recurrent_network(n, duration_s, w_exc=0.5, w_inh=-1.0, jumps=True)
+    ours, theirs = _run_both(net, mons, duration_s)
+    return _compare("refractory_jumps", ours, theirs, neurons=n, synapses=net.n_synapses,
                     duration_s=duration_s)
 
 
@@ -408,7 +422,9 @@ def validate_brian2(*, quick: bool = False) -> list[dict[str, Any]]:
                 check_feedforward(n=300, duration_s=0.3),
                 check_feedforward_layers(duration_s=0.3),
                 check_recurrent(n=200, duration_s=0.3),
+                check_refractory_jumps(n=200, duration_s=0.3),
                 check_cuba(n=2000, duration_s=0.5),
                 check_cuba(n=2000, duration_s=0.5, dtype=np.float32)]
     return [check_lif_population(), check_feedforward(), check_feedforward_layers(),
-            check_recurrent(), check_cuba(), check_cuba(dtype=np.float32)]
+            check_recurrent(), check_refractory_jumps(), check_cuba(),
+            check_cuba(dtype=np.float32)]
