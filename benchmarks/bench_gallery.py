@@ -4,9 +4,9 @@
 ``speed`` (``benchmarks/results/gallery_speed.json``), for each model, dtype and thread count
 (1 vs 1, all cores vs all cores):
 
-- models: ``coba`` (COBA, 4,000 neurons, Brette et al. 2007 benchmark 1), ``brunel_C`` and
-  ``brunel_A`` (Brunel 2000 at full scale, 12,500 neurons, regime C: g = 5, nu_ext/nu_thr = 2;
-  regime A: g = 3, 2), 1 s simulated at dt 0.1 ms.
+- models (``--models``): ``coba`` (COBA, 4,000 neurons, Brette et al. 2007 benchmark 1) and
+  ``brunel_C`` (Brunel 2000 at full scale, 12,500 neurons, regime C: g = 5, nu_ext/nu_thr = 2)
+  by default; ``brunel_A`` (regime A: g = 3, 2) on request; 1 s simulated at dt 0.1 ms.
 - neurosim: the gallery model (:func:`neurosim.gallery.build`), connectivity built once; each
   run is a fresh :class:`~neurosim.network.Network` of the same objects (same initial state,
   flattened to kernel arrays outside the timed call), under ``common.threads(n)``; one untimed
@@ -24,7 +24,8 @@
   (:func:`neurosim.gallery.stats.spike_statistics`) are stored for both sides.
 
 ``scaling`` (``benchmarks/results/gallery_scaling.json``), neurosim only (plus Brian2's CUBA
-example at the sizes up to ``--brian2-max``), float32, all cores, for 1e4, 1e5 and 1e6 neurons:
+example at ``--brian2-sizes``, 1e4 and 1e5), float32, all cores, for 1e4, 5e4, 1e5 and
+1e6 neurons:
 
 - ``cuba``: :func:`neurosim.network.cuba.build_cuba` (80 synapses per neuron).
 - ``brunel``: Brunel's network (regime C) with the paper's in-degrees and N growing: C_E = 1000
@@ -36,14 +37,22 @@ example at the sizes up to ``--brian2-max``), float32, all cores, for 1e4, 1e5 a
   estimate (``Network.memory_estimate``) and the process's peak RSS. One untimed warm-up run
   (JIT, transient), then ``--repeats`` runs continuing the same network. The simulated time per
   run shrinks with the synapses S (``min(1, max(0.1, 2e6 / S))`` s, unless ``--durations``:
-  CUBA 1, 0.25, 0.1 s; Brunel 0.16, 0.1 s). A size whose
-  planned memory (projections and kernel arrays, 24 bytes per synapse) exceeds ``--max-gb``
-  (6 GB) is skipped and recorded as such: Brunel at 1e6 neurons has 1.25e9 synapses (30 GB).
+  CUBA 1, 0.5, 0.25, 0.1 s; Brunel 0.16, 0.1 s...).
+- Memory: a size whose build would need more than ``--max-gb`` (6 GB) is skipped before
+  anything is allocated, and recorded as such. Building peaks at about 66 bytes per synapse
+  (measured with tracemalloc: the projections' construction, then ``Network.build``
+  flattening them, while ``memory_estimate`` counts the 8 bytes per synapse the kernels keep),
+  so Brunel stops at 5e4 neurons (6.25e7 synapses, about 4 GB); 1e5 (1.25e8 synapses, about
+  8 GB; ``--max-gb 10`` runs it) and 1e6 (1.25e9 synapses, about 83 GB) are skipped. CUBA at
+  1e6 neurons has 8e7 synapses (about 5.5 GB).
 
 Run (full; the lead runs these on an idle machine, one after the other)::
 
-    .venv/bin/python benchmarks/bench_gallery.py speed     # about 15-20 min on 2 idle cores
+    .venv/bin/python benchmarks/bench_gallery.py speed     # about 12-15 min on 2 idle cores
     .venv/bin/python benchmarks/bench_gallery.py scaling   # about 6-8 min
+
+``speed --models coba,brunel_C,brunel_A`` adds regime A (about 8 min more): 8 Brian2
+compilations of about a minute each, then 6 runs per side and row.
 
 ``--quick`` (either part): small sizes and short runs, to check the script (1 repeat allowed).
 """
@@ -92,6 +101,8 @@ SPEED_MODELS = {
                            {"g": 3.0, "nu_ratio": 2.0, "scale": 1.0}, "brian2_brunel",
                            {"g": 3.0, "nu_ratio": 2.0, "scale": 1.0}, 0.10, {"scale": 0.1}),
 }
+
+DEFAULT_MODELS = "coba,brunel_C"
 
 # -- speed: neurosim side ----------------------------------------------------------------------
 
@@ -272,9 +283,10 @@ def render(result: dict[str, Any]) -> str:
 SCALING_NETWORKS = ("cuba", "brunel")
 BRUNEL_C_E, BRUNEL_C_I = 1000, 250  # Brunel (2000): in-degrees at N_E = 10,000, epsilon 0.1
 SYNAPSES_PER_NEURON = {"cuba": 80, "brunel": BRUNEL_C_E + BRUNEL_C_I}
-#: Bytes per synapse while a network is built and flattened: the projection's arrays (pre and
-#: post index, weight, delay: 16) and the kernels' CSR copy (8).
-PLANNED_BYTES_PER_SYNAPSE = 24
+#: Peak bytes per synapse while a network is built (tracemalloc, Brunel at 2e4 neurons: the
+#: projections' construction temporaries, then Network.build's sorting into the kernels' CSR
+#: arrays; 26 bytes per synapse stay allocated afterwards, 8 of them the kernels').
+PLANNED_BYTES_PER_SYNAPSE = 66
 PLANNED_BYTES_PER_NEURON = 256
 
 
@@ -380,15 +392,21 @@ def peak_rss_bytes() -> int:
 
 def brian2_scaling(n: int, duration_s: float, dtype: str, threads: int, repeats: int,
                    seed: int) -> dict[str, Any]:
-    """Brian2's CUBA example on neurosim's CUBA network (as ``bench_cuba.py``), from the
-    initial state: build and run once (warm-up), then ``repeats`` re-runs of the binary."""
-    from neurosim.studies.peer_benchmarks import CUBA_RATE_TOLERANCE, brian2_cuba, cuba_parts
+    """CUBA as ``bench_cuba.py`` times it: Brian2's CUBA example on neurosim's network
+    (``cpp_standalone``, binary run time, the binary re-run) against neurosim on fresh
+    networks, both from the same initial state (a like-for-like pair; the scaling row itself
+    continues one network)."""
+    from neurosim.studies.peer_benchmarks import bench_cuba, cuba_parts
 
-    theirs = brian2_cuba(n, duration_s, seed=seed, threads=threads, dtype=np.dtype(dtype),
-                         repeats=repeats, parts=cuba_parts(n, seed))
-    return {"timing": theirs["brian2_timing"], "rate_hz": theirs["brian2_rate_hz"],
-            "wall_per_sim_s": theirs["brian2_s"] / duration_s, "build_s": theirs["brian2_build_s"],
-            "rate_tolerance": CUBA_RATE_TOLERANCE}
+    row = bench_cuba(n, duration_s, compare="brian2", seed=seed, threads=threads,
+                     dtype=np.dtype(dtype), repeats=repeats, parts=cuba_parts(n, seed),
+                     measure=common.measure)
+    return {"timing": row["brian2_timing"], "neurosim_timing": row["neurosim_timing"],
+            "wall_per_sim_s": row["brian2_s"] / duration_s,
+            "ratio_brian2_over_neurosim": row["speedup"], "rate_hz": row["brian2_rate_hz"],
+            "neurosim_rate_hz": row["neurosim_rate_hz"], "rate_rel_diff": row["rate_rel_diff"],
+            "rate_tolerance": row["rate_tolerance"], "check_passed": row["rates_match"],
+            "build_s": row["brian2_build_s"]}
 
 
 def scaling_row(kind: str, n: int, duration_s: float, args: argparse.Namespace, dtype: str,
@@ -401,14 +419,15 @@ def scaling_row(kind: str, n: int, duration_s: float, args: argparse.Namespace, 
     with common.threads(threads) as used:
         row = neurosim_scaling(kind, n, duration_s, dtype, args.repeats, args.seed)
         row.update(planned_bytes=planned, threads=used, dtype=dtype, brian2=None)
-        if kind == "cuba" and n <= args.brian2_max:
-            b2 = brian2_scaling(n, duration_s, dtype, used, args.repeats, args.seed)
-            diff = abs(row["rate_hz"] - b2["rate_hz"]) / b2["rate_hz"]
-            b2.update(ratio_brian2_over_neurosim=b2["timing"]["median_s"]
-                      / row["timing"]["median_s"], rate_rel_diff=diff,
-                      check_passed=bool(diff <= b2["rate_tolerance"]))
-            row["brian2"] = b2
+        if kind == "cuba" and n in parse_sizes(args.brian2_sizes):
+            row["brian2"] = brian2_scaling(n, duration_s, dtype, used, args.repeats,
+                                           args.seed)
     return row
+
+
+def parse_sizes(option: str) -> list[int]:
+    """``"1e4,1e5"`` -> ``[10000, 100000]``."""
+    return [int(float(v)) for v in option.split(",") if v.strip()]
 
 
 def _si(value: float) -> str:
@@ -455,7 +474,8 @@ def render_scaling(result: dict[str, Any]) -> str:
         "Synaptic events: spikes x synapses per neuron. Memory estimate: "
         "`Network.memory_estimate()` (synapses, state, buffers; recorded spikes excluded); "
         "peak RSS: the process so far. Brian2: its CUBA example on the same network "
-        "(`cpp_standalone`, from the initial state, binary run time).",
+        "(`cpp_standalone`, binary run time, compilation excluded), the ratio against neurosim "
+        "timed from the same initial state (as `bench_cuba.py`), rates checked within 10%.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -511,8 +531,7 @@ def run_scaling(args: argparse.Namespace) -> dict[str, Any]:
     networks = [k.strip() for k in args.networks.split(",") if k.strip()]
     if not networks or any(k not in SCALING_NETWORKS for k in networks):
         raise SystemExit(f"--networks: choose from {', '.join(SCALING_NETWORKS)}")
-    sizes = [int(float(s)) for s in (args.sizes or ("2000,20000" if args.quick
-                                                    else "1e4,1e5,1e6")).split(",")]
+    sizes = parse_sizes(args.sizes or ("2000,20000" if args.quick else "1e4,5e4,1e5,1e6"))
     if args.durations:
         durations = [float(d) for d in args.durations.split(",")]
         if len(durations) != len(sizes):
@@ -557,8 +576,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parts = parser.add_subparsers(dest="part", required=True)
     speed = parts.add_parser("speed", help="gallery models vs Brian2 cpp_standalone")
     common.add_options(speed, default_out="gallery_speed.json")
-    speed.add_argument("--models", default=",".join(SPEED_MODELS),
-                       help=f"comma-separated, from {', '.join(SPEED_MODELS)} (default all)")
+    speed.add_argument("--models", default=DEFAULT_MODELS,
+                       help=f"comma-separated, from {', '.join(SPEED_MODELS)} "
+                            f"(default {DEFAULT_MODELS})")
     speed.add_argument("--duration", type=float, default=None,
                        help="simulated seconds per run (default 1; --quick: 0.2)")
     speed.add_argument("--transient", type=float, default=None,
@@ -568,14 +588,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                        default_threads="all")
     scaling.add_argument("--networks", default=",".join(SCALING_NETWORKS))
     scaling.add_argument("--sizes", default=None,
-                         help="neuron counts (default 1e4,1e5,1e6; --quick: 2000,20000)")
+                         help="neuron counts (default 1e4,5e4,1e5,1e6; --quick: 2000,20000)")
     scaling.add_argument("--durations", default=None,
                          help="simulated seconds per run, one per size (default "
                               "min(1, max(0.1, 2e6 / synapses)); --quick: 0.05)")
     scaling.add_argument("--max-gb", type=float, default=6.0,
                          help="skip a size whose build needs more memory (default 6)")
-    scaling.add_argument("--brian2-max", type=int, default=100_000,
-                         help="run Brian2's CUBA example up to this size (0: never)")
+    scaling.add_argument("--brian2-sizes", default="1e4,1e5",
+                         help="sizes at which Brian2's CUBA example runs too (default 1e4,1e5; "
+                              "'' for none)")
     for sub in (speed, scaling):
         sub.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -62,18 +62,18 @@ def test_scaling_figures_follow_from_the_recorded_spikes(bench):
 
 
 def test_a_size_too_large_is_skipped_before_building(bench):
-    args = argparse.Namespace(max_gb=1.0, repeats=5, seed=0, brian2_max=0)
+    args = argparse.Namespace(max_gb=1.0, repeats=5, seed=0, brian2_sizes="")
     row = bench.scaling_row("brunel", 1_000_000, 0.1, args, "float32", 1)
-    assert row["skipped"].startswith("needs about 30 GB")
+    assert row["skipped"].startswith("needs about 83 GB")
     assert row["planned_bytes"] == bench.planned_bytes("brunel", 1_000_000)
-    assert "skipped: needs about 30 GB" in bench.render_scaling(
+    assert "skipped: needs about 83 GB" in bench.render_scaling(
         {"dtype": "float32", "threads": 2, "repeats": 5, "rows": [row]})
 
 
 def test_scaling_command_writes_its_table(bench, tmp_path):
     out = tmp_path / "scaling.json"
     result = bench.main(["scaling", "--quick", "--repeats", "1", "--sizes", "400",
-                         "--networks", "cuba", "--brian2-max", "0", "--out", str(out)])
+                         "--networks", "cuba", "--brian2-sizes", "", "--out", str(out)])
     saved = json.loads(out.read_text())
     assert saved["rows"][0]["neurons"] == 400 and saved["environment"]["settings"]["quick"]
     assert "| CUBA (80 synapses/neuron) | 400 |" in bench.render_scaling(result)
