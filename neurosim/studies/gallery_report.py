@@ -15,8 +15,8 @@ def raster_figure(result: dict, *, window_s: float = 0.1, n_raster: int = 50,
     """Brunel (2000) Fig. 8 for neurosim and Brian2 side by side: for every entry of ``result``
     (run with ``keep_spikes=True``; see :func:`entries`), a raster of neurons ``0 ..
     n_raster - 1`` (excitatory) over the last ``window_s`` of the first seed's run and, under
-    it, the population rate in bins of ``bin_s``; neurosim left, Brian2 right. Returns the
-    matplotlib ``Figure``."""
+    it, the population rate in bins of ``bin_s``; neurosim left, Brian2 right, each titled
+    with its side's seed means. Returns the matplotlib ``Figure``."""
     from matplotlib.figure import Figure
 
     from neurosim.gallery.stats import population_rate
