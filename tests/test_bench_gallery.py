@@ -105,13 +105,25 @@ def test_speed_row_compares_rates_and_takes_the_ratio_of_medians(bench, monkeypa
         assert row["check"]["passed"] is passed and row["check"]["tolerance"] == 0.05
         assert seen["args"] == {"n": 1000} and seen["dtype"] == "float32"
         assert row["neurons"] == 1000 and row["check"]["neurons_equal"]
+    spread = {"seeds": [1, 2], "rates_hz": [15.0, 16.0], "dtype": "float32", "rel_sd": 0.0456}
     text = bench.render({"duration_s": 0.1, "transient_s": 0.02, "repeats": 1,
                          "goal_ratio": 3.0, "rows": [row], "checks_passed": False,
+                         "seed_spread": {"coba": spread},
                          "environment": {"cpu": "cpu", "cores": 2,
                                          "versions": {"brian2": "2.9.0"}}})
     assert "| COBA | 1,000 | float32 | 1 |" in text and "0.3 (0.2-0.4)" in text
     assert "/ - |" in text  # a NaN CV is shown as a dash
     assert "All checks passed: **no**" in text
+    assert "realizations with 2 other seeds: COBA 4.6%" in text
+
+
+def test_seed_spread_runs_other_seeds(bench):
+    args = argparse.Namespace(quick=True, seed=0, seed_spread=2, duration=0.05, transient=0.01)
+    spread = bench.seed_spread("coba", args, "float32")
+    assert spread["seeds"] == [1, 2] and len(spread["rates_hz"]) == 2
+    rates = [gallery.simulate("coba", n=1000, seed=s, duration_s=0.05,
+                              transient_s=0.01).stats["rate_hz"] for s in (1, 2)]
+    assert spread["rates_hz"] == rates
 
 
 def test_brian2_reruns_are_checked():
