@@ -128,17 +128,27 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec)
                 hi = synapses.indptr[g, s + 1]
                 if hi > lo:
                     target = synapses.target[g]
+                    uniform, value = synapses.uniform[g] != 0, synapses.value[g]
                     if synapses.delay[g] == 0 and not delivery.exact and target != TARGET_V:
                         # due now: straight into the currents, no ring pass (jumps onto v
                         # take the ring: refractory neurons discard them in step 5)
                         dest = ge if target == TARGET_EXC else gi
-                        for z in range(lo, hi):
-                            dest[synapses.post[z]] += synapses.weight[z]
+                        if uniform:
+                            for z in range(lo, hi):
+                                dest[synapses.post[z]] += value
+                        else:
+                            for z in range(lo, hi):
+                                dest[synapses.post[z]] += synapses.weight[z]
                         continue
                     slot = (t + synapses.delay[g]) % depth
                     delivery.dirty[slot, target] = 1
-                    for z in range(lo, hi):
-                        ring[slot, target, synapses.post[z]] += synapses.weight[z]
+                    row = ring[slot, target]
+                    if uniform:  # no per-synapse weight to read
+                        for z in range(lo, hi):
+                            row[synapses.post[z]] += value
+                    else:
+                        for z in range(lo, hi):
+                            row[synapses.post[z]] += synapses.weight[z]
         # (5) apply this step's slot: currents, then jumps onto v (not while refractory),
         # then the Poisson drives
         slot = t % depth

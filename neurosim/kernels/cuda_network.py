@@ -123,9 +123,10 @@ def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, r
                     target = synapses.target[g]
                     slot = (t + synapses.delay[g]) % depth
                     dirty[slot, target] = 1
+                    uniform, value = synapses.uniform[g] != 0, synapses.value[g]
                     for z in range(lo, hi):
                         cuda.atomic.add(ring, (slot, target, synapses.post[z]),
-                                        synapses.weight[z])
+                                        value if uniform else synapses.weight[z])
         grid.sync()
         # (3) apply this step's slot, reset, record
         slot = t % depth

@@ -93,13 +93,16 @@ class Drives(NamedTuple):
 
 
 class SynapseGroups(NamedTuple):
-    """Per group (G) of synapses with one target and one delay, CSR over sources."""
+    """Per group (G) of synapses with one target, one delay and one weight class, CSR over
+    sources."""
 
     indptr: np.ndarray  # (G, S + 1) int64
     post: np.ndarray  # (synapses,) int32: the neuron each synapse feeds
     weight: np.ndarray  # (synapses,) float32, or int64 multiples of Delivery.quantum (exact)
     target: np.ndarray  # (G,) int64: TARGET_EXC, TARGET_INH or TARGET_V
     delay: np.ndarray  # (G,) int64: delay in steps
+    uniform: np.ndarray  # (G,) uint8: every synapse of the group has the weight ``value``
+    value: np.ndarray  # (G,) the weight of a uniform group (the type of ``weight``)
 
 
 class Delivery(NamedTuple):

@@ -121,7 +121,8 @@ def _quantise(synapses: SynapseGroups) -> tuple[SynapseGroups, float]:
         raise ValueError(f"weights up to {largest:g} are too small for accumulate='exact' (its "
                          "unit would underflow): scale them, or use accumulate='float'")
     units = np.rint(synapses.weight.astype(np.float64) / quantum).astype(np.int64)
-    return synapses._replace(weight=units), quantum
+    value = np.rint(synapses.value.astype(np.float64) / quantum).astype(np.int64)
+    return synapses._replace(weight=units, value=value), quantum
 
 
 def _populations(populations: list[Population], dt: float, dtype: Any) -> Populations:
@@ -216,23 +217,36 @@ def _sources(net: Any, offsets: dict[int, int]) -> SpikeSources:
                         gen_idx=gen_idx_all.astype(np.int32))
 
 
+def _weight_class(proj: Any) -> tuple[int, float]:
+    """``(1, w)`` when every synapse of ``proj`` has the weight ``w`` (float32), else
+    ``(0, 0.0)``: uniform groups are delivered without reading per-synapse weights."""
+    weights = np.asarray(proj.weight, np.float32)
+    if weights.size and np.all(weights == weights[0]):
+        return 1, float(weights[0])
+    return 0, 0.0
+
+
 def _synapse_groups(net: Any, offsets: dict, n_sources: int) -> SynapseGroups:
-    """Merge every projection into CSR groups keyed by (target, delay)."""
-    keys = sorted({(TARGETS.index(p.target), int(d)) for p in net.projections
+    """Merge every projection into CSR groups keyed by (target, delay, weight class): the
+    projections whose synapses all carry one weight form groups of their own, delivered
+    without reading per-synapse weights (half the memory traffic of a spike)."""
+    classes = {id(p): _weight_class(p) for p in net.projections}
+    keys = sorted({(TARGETS.index(p.target), int(d), *classes[id(p)]) for p in net.projections
                    for d in np.unique(p.delay_steps)})
     n_groups = len(keys)
     if not n_groups:
         return SynapseGroups(indptr=np.zeros((0, n_sources + 1), np.int64),
                              post=np.zeros(0, np.int32), weight=np.zeros(0, np.float32),
-                             target=np.zeros(0, np.int64), delay=np.zeros(0, np.int64))
+                             target=np.zeros(0, np.int64), delay=np.zeros(0, np.int64),
+                             uniform=np.zeros(0, np.uint8), value=np.zeros(0, np.float32))
     key_index = {key: g for g, key in enumerate(keys)}
     group_of, pre, post, weight = [], [], [], []
     for proj in net.projections:
         if proj.post_idx.size == 0:  # a projection without synapses adds nothing
             continue
         delays = np.broadcast_to(proj.delay_steps, proj.post_idx.shape)
-        codes = np.array([key_index[(TARGETS.index(proj.target), int(d))] for d in
-                          np.unique(delays)])
+        codes = np.array([key_index[(TARGETS.index(proj.target), int(d), *classes[id(proj)])]
+                          for d in np.unique(delays)])
         lookup = dict(zip(np.unique(delays).tolist(), codes.tolist()))
         group_of.append(np.vectorize(lookup.get, otypes=[np.int64])(delays)
                         if len(lookup) > 1 else np.full(delays.shape, codes[0], np.int64))
@@ -252,7 +266,9 @@ def _synapse_groups(net: Any, offsets: dict, n_sources: int) -> SynapseGroups:
                          weight=cast_finite("weights", np.concatenate(weight),
                                             np.float32)[order],
                          target=np.array([k[0] for k in keys], np.int64),
-                         delay=np.array([k[1] for k in keys], np.int64))
+                         delay=np.array([k[1] for k in keys], np.int64),
+                         uniform=np.array([k[2] for k in keys], np.uint8),
+                         value=np.array([k[3] for k in keys], np.float32))
 
 
 def state_monitor_of(net: Any) -> StateMonitor | None:

@@ -3,6 +3,10 @@
 Run once, before a redesign, with ``python -m tests.golden.record``; ``tests/test_golden.py``
 recomputes the same outputs and compares them with the stored files. Re-record only when a
 change of results is intended, and say so in the commit.
+
+Re-recorded so far: ``rich_network_*`` in issue 13, when jumps onto ``v`` that arrive while a
+neuron is refractory became discarded, as in Brian2 and NEST (the every-feature network sends
+spike-time input onto ``v``; its spikes first differ at step 203, one step after such a jump).
 """
 
 from __future__ import annotations
