@@ -248,8 +248,10 @@ def read_recorders(rec):
 def network_run(clock, records) -> int:
     """Run ``clock.n_steps`` steps (fewer when a monitor buffer fills); returns steps done.
     The serial and parallel variants give identical results; the parallel one pays off above
-    :data:`PARALLEL_MIN_NEURONS` neurons."""
-    n = records.neurons.v.shape[0]
-    run = _network_run_parallel if n >= PARALLEL_MIN_NEURONS else _network_run_serial
+    :data:`PARALLEL_MIN_NEURONS` neurons (a neuron with a Poisson drive counts eleven)."""
+    drives = records.drives
+    # a Poisson draw costs about ten neuron updates: driven neurons count that much more
+    work = records.neurons.v.shape[0] + 10 * int((drives.hi - drives.lo).sum())
+    run = _network_run_parallel if work >= PARALLEL_MIN_NEURONS else _network_run_serial
     return run(clock, records.populations, records.neurons, records.sources, records.drives,
                records.synapses, records.delivery, records.recorders)
