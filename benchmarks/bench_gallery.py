@@ -52,11 +52,14 @@ example at ``--brian2-sizes``, 1e4 and 1e5), float32, all cores, for 1e4, 5e4, 1
 
 Run (full; the lead runs these on an idle machine, one after the other)::
 
-    .venv/bin/python benchmarks/bench_gallery.py speed     # about 12-15 min on 2 idle cores
-    .venv/bin/python benchmarks/bench_gallery.py scaling   # about 6-8 min
+    .venv/bin/python benchmarks/bench_gallery.py speed     # about 15-20 min on 2 idle cores
+    .venv/bin/python benchmarks/bench_gallery.py scaling   # about 8 min
 
-``speed --models coba,brunel_C,brunel_A`` adds regime A (about 8 min more): 8 Brian2
-compilations of about a minute each, then 6 runs per side and row.
+``speed``: 8 rows, each a Brian2 compilation of about a minute, then 6 runs per side; the
+seed spread adds about 2 min. ``speed --models coba,brunel_C,brunel_A`` adds regime A (about
+10 min more). Run them on an idle machine: Brian2's OpenMP threads spin at barriers, and on a
+machine whose cores are busy with other work its all-cores runs slow down many times over
+(seen at a load of 10 on 2 cores), which neurosim's runs do not.
 
 ``--quick`` (either part): small sizes and short runs, to check the script (1 repeat allowed).
 """
