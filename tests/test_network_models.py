@@ -203,3 +203,11 @@ def test_poisson_input_rate_above_one_per_step_is_refused():
     net = nw.Network(DT).add(pop, nw.PoissonInput(pop, 10, 2e4, 0.1))
     with pytest.raises(ValueError, match="exceeds 1/dt_s"):
         net.run(0.001, progress=False)
+
+
+def test_vectorisable_exp_matches_the_c_library():
+    xs = np.concatenate([np.linspace(-40, 5, 4001), -np.logspace(-12, 0, 100), [0.0]])
+    got = np.array([scalar.exp_vectorisable(float(x)) for x in xs])
+    np.testing.assert_allclose(got, np.exp(xs), rtol=1e-13)
+    assert scalar.exp_vectorisable(-1e9) == pytest.approx(math.exp(-40.0), rel=1e-13)
+    assert np.isfinite(scalar.exp_vectorisable(1e9))

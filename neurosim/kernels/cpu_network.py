@@ -28,7 +28,12 @@ from neurosim.kernels.records import (
     readout,
 )
 
-rules = scalar.compile_rules(njit(inline="always", fastmath=NJIT_OPTIONS["fastmath"]))
+#: NumPy's error model: a float division is an instruction, not a check for zero that raises
+#: (Python's model), so the neuron loops with a division (conductance-based synapses)
+#: vectorise. Inputs are checked before any kernel runs; nothing here divides by zero.
+_NUMPY_ERRORS = {"error_model": "numpy"}
+rules = scalar.compile_rules(njit(inline="always", fastmath=NJIT_OPTIONS["fastmath"],
+                                  **_NUMPY_ERRORS))
 _network_neuron_store = rules.network_neuron_store
 _network_v_jump = rules.network_v_jump
 _release_held = rules.release_held
@@ -37,7 +42,7 @@ _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
 # not inlined by Numba (LLVM inlines it): Numba-level inlining of a function that returns
 # records trips the array analysis of parallel loops
-_constants = njit(**NJIT_OPTIONS)(scalar.population_constants)
+_constants = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(scalar.population_constants)
 
 _BLOCK = 4096
 
@@ -45,7 +50,7 @@ _ring_value = rules.ring_value
 _find_sorted = rules.find_sorted
 
 
-@njit(inline="always", **NJIT_OPTIONS)
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
 def _integrate_block(v, ge, gi, refrac, fired, i_bias, timed, has_timed, neuron, synapse):
     """One step of one block of one population (1-D views: the loop vectorises)."""
     zero = v.dtype.type(0)
@@ -224,8 +229,8 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec)
     return clock.n_steps
 
 
-_network_run_serial = njit(**NJIT_OPTIONS)(_network_run)
-_network_run_parallel = njit(**NJIT_PARALLEL_OPTIONS)(_network_run)
+_network_run_serial = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(_network_run)
+_network_run_parallel = njit(**NJIT_PARALLEL_OPTIONS, **_NUMPY_ERRORS)(_network_run)
 #: Neurons above which the parallel variant pays for its per-step fork/join.
 PARALLEL_MIN_NEURONS = 20_000
 
