@@ -67,7 +67,7 @@ def _delays(delay_steps: Any, n: int) -> np.ndarray:
         raise ValueError("delay_steps must be >= 0")
     if delays.ndim == 1 and delays.shape != (n,):
         raise ValueError(f"delay_steps must be a scalar or have one value per synapse ({n})")
-    return np.broadcast_to(delays, (n,)).astype(np.int32)
+    return delays.astype(np.int32)  # a scalar stays one value (4 bytes per synapse saved)
 
 
 def _check_endpoints(pre: Any, post: Any, target: str) -> str:
