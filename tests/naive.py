@@ -105,7 +105,7 @@ def lif_run(currents, params, dt_s, v0=None):
 
 
 def hash_uniforms(key, step, index):
-    """NumPy twin of ``scalar.hash_uniform`` over an array of indices."""
+    """NumPy twin of ``scalar_network.hash_uniform`` over an array of indices."""
     with np.errstate(over="ignore"):
         x = (np.uint64(key) ^ (np.uint64(step) * np.uint64(0x9E3779B97F4A7C15))
              ^ (index.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)))
@@ -116,8 +116,8 @@ def hash_uniforms(key, step, index):
 
 
 def binomial_counts(key, step, index, n, p, key2=None):
-    """NumPy twin of ``scalar.binomial_count`` for the neurons ``index`` in ``step``."""
-    from neurosim.kernels.scalar import BINOMIAL_EXACT_MEAN
+    """NumPy twin of ``scalar_network.binomial_count`` for the neurons ``index`` in ``step``."""
+    from neurosim.kernels.scalar_network import BINOMIAL_EXACT_MEAN
 
     if p >= 1.0:
         return np.full(index.shape, n, np.int64)

@@ -9,7 +9,7 @@ from scipy import stats
 
 import neurosim as ns
 from neurosim import network as nw
-from neurosim.kernels import scalar
+from neurosim.kernels import scalar_network as scalar
 from neurosim.network.drives import binomial_thresholds
 from tests import naive
 

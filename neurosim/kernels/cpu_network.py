@@ -1,14 +1,15 @@
 """The network time loop as one compiled CPU function per chunk of steps.
 
-Each step, in Brian2's order: (1) integrate every neuron (:func:`scalar.network_neuron_update`)
-and mark threshold crossings; (2) collect the step's spikes: neurons, Poisson sources,
-spike-time sources; (3) record them; (4) deliver them event-driven through the CSR groups
-into a ring buffer of future inputs (slot ``(t + delay) % D``); (5) add this step's slot to
-``ge``/``gi``, then its jumps onto ``v`` except where the neuron was refractory in this step
-(:func:`scalar.network_v_jump`: discarded as in Brian2, or kept for later as NEST's
-``refractory_input``), then the Poisson drives (:func:`scalar.binomial_count`); (6) reset the
-neurons that spiked (:func:`scalar.lif_reset`). The state is the records of
-:mod:`neurosim.kernels.records`; Python calls the kernel once per chunk.
+Each step, in Brian2's order: (1) integrate every neuron
+(:func:`scalar_network.network_neuron_update`) and mark threshold crossings; (2) collect the
+step's spikes: neurons, Poisson sources, spike-time sources; (3) record them; (4) deliver
+them event-driven through the CSR groups into a ring buffer of future inputs (slot
+``(t + delay) % D``); (5) add this step's slot to ``ge``/``gi``, then its jumps onto ``v``
+except where the neuron was refractory in this step (:func:`scalar_network.network_v_jump`:
+discarded as in Brian2, or kept for later as NEST's ``refractory_input``), then the Poisson
+drives (:func:`scalar_network.binomial_count`); (6) reset the neurons that spiked
+(:func:`scalar.lif_reset`). The state is the records of :mod:`neurosim.kernels.records`;
+Python calls the kernel once per chunk.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from neurosim.config import NJIT_OPTIONS, NJIT_PARALLEL_OPTIONS
-from neurosim.kernels import scalar
+from neurosim.kernels import scalar, scalar_network
 from neurosim.kernels.records import (
     COUNT_SPIKES,
     COUNT_STATE_ROWS,
@@ -33,7 +34,7 @@ from neurosim.kernels.records import (
 #: vectorise. Inputs are checked before any kernel runs; nothing here divides by zero.
 _NUMPY_ERRORS = {"error_model": "numpy"}
 rules = scalar.compile_rules(njit(inline="always", fastmath=NJIT_OPTIONS["fastmath"],
-                                  **_NUMPY_ERRORS))
+                                  **_NUMPY_ERRORS), scalar_network.RULES)
 _network_neuron_store = rules.network_neuron_store
 _network_v_jump = rules.network_v_jump
 _release_held = rules.release_held
@@ -42,7 +43,7 @@ _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
 # not inlined by Numba (LLVM inlines it): Numba-level inlining of a function that returns
 # records trips the array analysis of parallel loops
-_constants = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(scalar.population_constants)
+_constants = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(scalar_network.population_constants)
 
 _BLOCK = 4096
 

@@ -29,7 +29,7 @@ import numpy as np
 from numba import cuda
 
 from neurosim import config
-from neurosim.kernels import scalar
+from neurosim.kernels import scalar, scalar_network
 from neurosim.kernels.records import (
     COUNT_SPIKES,
     COUNT_STATE_ROWS,
@@ -43,7 +43,7 @@ from neurosim.kernels.records import (
     readout,
 )
 
-rules = scalar.compile_rules(cuda.jit(device=True))
+rules = scalar.compile_rules(cuda.jit(device=True), scalar_network.RULES)
 _network_neuron_store = rules.network_neuron_store
 _network_v_jump = rules.network_v_jump
 _release_held = rules.release_held

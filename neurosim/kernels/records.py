@@ -78,14 +78,15 @@ class SpikeSources(NamedTuple):
 class Drives(NamedTuple):
     """Per Poisson drive (K, Brian2's ``PoissonInput``): ``n`` independent Poisson sources
     onto every neuron of a range, drawn as one binomial count per neuron and step
-    (:func:`neurosim.kernels.scalar.binomial_count`), times ``weight``, added to ``target``."""
+    (:func:`neurosim.kernels.scalar_network.binomial_count`), times ``weight``, added to
+    ``target``."""
 
     population: np.ndarray  # (K,) int64: the population driven
     lo: np.ndarray  # (K,) int64: its first neuron
     hi: np.ndarray  # (K,) int64: one past the last neuron
     n: np.ndarray  # (K,) int64: sources per neuron
     p: np.ndarray  # (K,) float64: spike probability of one source per step
-    thresholds: np.ndarray  # (K, L) uint64: the count's distribution (scalar.binomial_count)
+    thresholds: np.ndarray  # (K, L) uint64: the count's distribution (binomial_count)
     weight: np.ndarray  # (K,) float64
     target: np.ndarray  # (K,) int64: TARGET_EXC, TARGET_INH or TARGET_V
     key: np.ndarray  # (K,) uint64: the counter-based generator's key of this drive

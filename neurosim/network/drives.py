@@ -1,6 +1,6 @@
 """Poisson drives (:class:`~neurosim.network.populations.PoissonInput`) as the kernels' record
 (:class:`~neurosim.kernels.records.Drives`): keys of the counter-based generator and the
-binomial tables that :func:`neurosim.kernels.scalar.binomial_count` inverts."""
+binomial tables that :func:`neurosim.kernels.scalar_network.binomial_count` inverts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.kernels.records import Drives
-from neurosim.kernels.scalar import BINOMIAL_EXACT_MEAN, BINOMIAL_UNROLL
+from neurosim.kernels.scalar_network import BINOMIAL_EXACT_MEAN, BINOMIAL_UNROLL
 from neurosim.network.projections import TARGETS
 
 

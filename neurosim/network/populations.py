@@ -166,7 +166,7 @@ class PoissonGroup:
 def poisson_spikes(group: PoissonGroup, dt_s: float, n_steps: int,
                    first_step: int = 0) -> np.ndarray:
     """The (n_steps, n) boolean spike array the kernels draw for ``group`` (a NumPy twin of
-    :func:`neurosim.kernels.scalar.hash_uniform`)."""
+    :func:`neurosim.kernels.scalar_network.hash_uniform`)."""
     steps = np.arange(first_step, first_step + n_steps, dtype=np.uint64)[:, None]
     index = np.arange(group.n, dtype=np.uint64)[None, :]
     with np.errstate(over="ignore"):
@@ -183,8 +183,9 @@ class PoissonInput:
     """Brian2's ``PoissonInput``: ``n`` independent Poisson sources at ``rate_hz`` onto every
     neuron of ``target``, each spike adding ``weight`` to ``var`` (``"v"``, ``"exc"`` for
     ``ge`` or ``"inh"`` for ``gi``), without materialising the sources: each neuron draws its
-    count per step from Binomial(n, rate * dt) (:func:`neurosim.kernels.scalar.binomial_count`,
-    counter-based on (key, step, neuron): the same on CPU and CUDA, any thread count). The
+    count per step from Binomial(n, rate * dt)
+    (:func:`neurosim.kernels.scalar_network.binomial_count`, counter-based on (key, step,
+    neuron): the same on CPU and CUDA, any thread count). The
     key mixes ``seed`` with the drive's position among the network's PoissonInputs, so two
     drives with one seed are independent. Applied after the step's synaptic input, before the
     reset (Brian2's ``synapses`` slot); onto ``v`` it follows the target's

@@ -1,31 +1,24 @@
 """Cross-checks against Brian2 (``neurosim validate brian2``); the tests assert the same checks.
 
-Every check runs in float64 with Brian2's numpy code-generation target (no compiler needed) and
-returns a dict with ``name``, ``passed`` and what was compared. Spikes are compared as sets of
-(step, neuron): the deterministic networks must give **identical** spikes.
+Every check runs in float64 on Brian2's numpy target and returns a dict with ``name``,
+``passed`` and what was compared. Spikes are compared as sets of (step, neuron): the
+deterministic networks must give **identical** spikes.
 
 - ``lif_population``: independent LIF neurons under constant and step currents.
-- ``feedforward``: Poisson sources (their spikes handed to Brian2 as a ``SpikeGeneratorGroup``)
-  -> 1,000 LIF neurons through sparse exc/inh projections with uniform and per-synapse delays.
-- ``feedforward_layers``: explicit spike times -> layer 1 -> layer 2 (two synaptic stages,
-  delays, constant bias currents).
-- ``recurrent``: 300 LIF neurons (240 exc, 60 inh, one population) with recurrent exc/inh
-  synapses and per-synapse delays, driven by constant bias currents and explicit input
-  spikes; no random numbers in either simulator.
-- ``cuba``: the chaotic CUBA network (4,000 neurons) with the same connectivity and initial
-  potentials in both, Brian2 written as its own CUBA example (volts). The spikes are compared
-  until the first one that differs; that spike's step, neuron and cause are reported (the
-  neuron's state in both simulators at that step, each simulator's update recomputed with its
-  own formula, and how close to threshold it landed). It passes when every spike before the
-  first difference is the same and the difference is a rounding-level threshold decision, not a
-  difference in the model (and the mean rates agree within 5%). In float64 no spike differs
-  in 1 s (a threshold decision flips only when the potential lands within a few ulp of the
-  threshold); ``cuba_float32`` runs the same comparison in float32, where the first
-  difference comes early and is diagnosed.
-
-- ``refractory_jumps``: the recurrent network with synapses that jump ``v`` directly, delays
-  from 0.1 ms against a 2 ms refractory period: jumps that arrive while the target is
-  refractory (or fires) are discarded by both (Brian2's ``(unless refractory)``).
+- ``feedforward``: Poisson sources (handed to Brian2 as a ``SpikeGeneratorGroup``) -> 1,000
+  LIF neurons through sparse exc/inh projections, uniform and per-synapse delays.
+- ``feedforward_layers``: spike times -> layer 1 -> layer 2 (delays, bias currents).
+- ``recurrent``: 300 LIF neurons with recurrent exc/inh synapses, per-synapse delays, bias
+  currents and input spikes; no random numbers in either simulator.
+- ``refractory_jumps``: the same with synapses that jump ``v``, delays from 0.1 ms against a
+  2 ms refractory period: jumps that arrive while the target is refractory (or fires) are
+  discarded by both (Brian2's ``(unless refractory)``).
+- ``cuba``: the chaotic CUBA network (4,000 neurons), Brian2 as its own CUBA example, same
+  connectivity and initial potentials. Spikes are compared until the first that differs,
+  whose cause is reported (both simulators' state, each update recomputed with its own
+  formula, the margin to threshold). It passes when every spike before it is the same, the
+  difference is a rounding-level threshold decision and the rates agree within 5%. In
+  float64 no spike differs in 1 s; ``cuba_float32`` diagnoses its early first difference.
 """
 
 from __future__ import annotations
@@ -196,9 +189,7 @@ def recurrent_network(n: int = 300, duration_s: float = 0.5, seed: int = 5, *,
     receiving 20 excitatory and 10 inhibitory recurrent synapses with per-synapse delays
     (0.1-3 ms), plus constant bias currents (about half the neurons above threshold on their
     own) and explicit input spikes: a deterministic recurrent network. ``jumps``: the
-    recurrent synapses jump ``v`` directly (``target="v"``, weights in mV) instead of feeding
-    ``ge``/``gi``; with delays from 0.1 ms and a 2 ms refractory period, many arrive while
-    their target is refractory, where both simulators must discard them."""
+    recurrent synapses jump ``v`` (``target="v"``) instead of feeding ``ge``/``gi``."""
     lif = LIFParams(tau_m_s=0.02, v_rest=-60.0, v_reset=-65.0, v_th=-50.0, t_ref_s=0.002)
     rng = np.random.default_rng(seed)
     n_exc = int(0.8 * n)
@@ -229,9 +220,8 @@ def check_recurrent(n: int = 300, duration_s: float = 0.5) -> dict[str, Any]:
 
 
 def check_refractory_jumps(n: int = 300, duration_s: float = 0.5) -> dict[str, Any]:
-    """The recurrent network with synapses that jump ``v`` (``on_pre: v_post += w``), delays
-    shorter than the refractory period: identical spikes only if both discard the jumps that
-    arrive during refractoriness (including in the step a neuron fires)."""
+    """The recurrent network with synapses that jump ``v``, delays shorter than the refractory
+    period: identical spikes only if both discard the jumps that arrive during it."""
     net, mons = recurrent_network(n, duration_s, w_exc=0.5, w_inh=-1.0, jumps=True)
     ours, theirs = _run_both(net, mons, duration_s)
     return _compare("refractory_jumps", ours, theirs, neurons=n, synapses=net.n_synapses,
