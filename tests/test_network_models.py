@@ -51,7 +51,7 @@ def model_network(backend="cpu", dtype=np.float64, refractory_input="discard"):
 
 @pytest.mark.parametrize("refractory_input", ["discard", "buffer"])
 def test_models_network_matches_twin(refractory_input):
-    steps = 600
+    steps = 400
     net, mons = model_network(refractory_input=refractory_input)
     net.run(steps * DT, progress=False)
     twin = model_network(refractory_input=refractory_input)[0]
