@@ -239,6 +239,26 @@ def brian2_brunel(g: float, nu_ratio: float, *, scale: float = 1.0, duration_s: 
                 dtype=dtype, params=params, reruns=_check_reruns(reruns))
 
 
+def coba_group(n: int) -> tuple:
+    """The neurons of Brian's classic ``COBA.py`` (see :func:`brian2_coba`): ``(NeuronGroup,
+    namespace)``, the namespace also holding the synaptic weights ``we`` and ``wi`` for the
+    caller's ``Synapses``. Shared by :func:`brian2_coba` and the validation on neurosim's
+    network (:mod:`neurosim.studies.gallery_validation`)."""
+    from brian2 import NeuronGroup, ms, mV
+
+    namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "Vt": -50 * mV,
+                 "Vr": -60 * mV, "El": -60 * mV, "Ee": 0 * mV, "Ei": -80 * mV,
+                 "we": 6 / 10, "wi": 67 / 10}
+    eqs = """
+    dv/dt = (ge*(Ee-v)+gi*(Ei-v)-(v-El))/taum : volt (unless refractory)
+    dge/dt = -ge/taue : 1
+    dgi/dt = -gi/taui : 1
+    """
+    group = NeuronGroup(n, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms,
+                        method="exponential_euler", namespace=namespace)
+    return group, namespace
+
+
 def brian2_coba(n: int = 4000, *, duration_s: float = 1.0, seed: int = 0,
                 target: str = "numpy", dtype: Any = np.float64, reruns: int = 0) -> Brian2Run:
     """The COBA network (Brette et al. 2007, benchmark 1; Vogels & Abbott 2005) as Brian's
@@ -263,18 +283,9 @@ def brian2_coba(n: int = 4000, *, duration_s: float = 1.0, seed: int = 0,
               "seed": seed, "duration_s": duration_s, "dtype": dtype.name}
 
     def build():
-        from brian2 import NeuronGroup, SpikeMonitor, Synapses, ms, mV
+        from brian2 import SpikeMonitor, Synapses
 
-        namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "Vt": -50 * mV,
-                     "Vr": -60 * mV, "El": -60 * mV, "Ee": 0 * mV, "Ei": -80 * mV,
-                     "we": 6 / 10, "wi": 67 / 10}
-        eqs = """
-        dv/dt = (ge*(Ee-v)+gi*(Ei-v)-(v-El))/taum : volt (unless refractory)
-        dge/dt = -ge/taue : 1
-        dgi/dt = -gi/taui : 1
-        """
-        P = NeuronGroup(n, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms,
-                        method="exponential_euler", namespace=namespace)
+        P, namespace = coba_group(n)
         Ce = Synapses(P[:n_exc], P, on_pre="ge += we", namespace=namespace)
         Ci = Synapses(P[n_exc:], P, on_pre="gi += wi", namespace=namespace)
         Ce.connect(p=p)

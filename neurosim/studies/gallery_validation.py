@@ -274,23 +274,16 @@ def _brian2_coba_shared(n: int, duration_s: float, transient_s: float, seed: int
     :func:`~neurosim.studies.brian2_gallery.brian2_coba`) on neurosim's network for ``seed``
     (``connect(i=..., j=...)``, the same initial v, g_e, g_i)."""
     import brian2
-    from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, ms, mV, second
+    from brian2 import Network, SpikeMonitor, Synapses, mV, second
+
+    from neurosim.studies.brian2_gallery import coba_group
 
     arrays = _coba_network(n, seed)
-    namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "Vt": -50 * mV,
-                 "Vr": -60 * mV, "El": -60 * mV, "Ee": 0 * mV, "Ei": -80 * mV,
-                 "we": 6 / 10, "wi": 67 / 10}
-    eqs = """
-    dv/dt = (ge*(Ee-v)+gi*(Ei-v)-(v-El))/taum : volt (unless refractory)
-    dge/dt = -ge/taue : 1
-    dgi/dt = -gi/taui : 1
-    """
 
     def model():
         brian2.start_scope()
         brian2.defaultclock.dt = DT_S * second
-        P = NeuronGroup(n, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms,
-                        method="exponential_euler", namespace=namespace)
+        P, namespace = coba_group(n)
         Ce = Synapses(P, P, on_pre="ge += we", namespace=namespace)
         Ci = Synapses(P, P, on_pre="gi += wi", namespace=namespace)
         Ce.connect(i=arrays["exc_i"], j=arrays["exc_j"])
