@@ -217,7 +217,7 @@ def _sources(net: Any, offsets: dict[int, int]) -> SpikeSources:
                         gen_idx=gen_idx_all.astype(np.int32))
 
 
-def _weight_class(proj: Any) -> tuple[int, float]:
+def weight_class(proj: Any) -> tuple[int, float]:
     """``(1, w)`` when every synapse of ``proj`` has the weight ``w`` (float32), else
     ``(0, 0.0)``: uniform groups are delivered without reading per-synapse weights."""
     weights = np.asarray(proj.weight, np.float32)
@@ -230,7 +230,7 @@ def _synapse_groups(net: Any, offsets: dict, n_sources: int) -> SynapseGroups:
     """Merge every projection into CSR groups keyed by (target, delay, weight class): the
     projections whose synapses all carry one weight form groups of their own, delivered
     without reading per-synapse weights (half the memory traffic of a spike)."""
-    classes = {id(p): _weight_class(p) for p in net.projections}
+    classes = {id(p): weight_class(p) for p in net.projections}
     keys = sorted({(TARGETS.index(p.target), int(d), *classes[id(p)]) for p in net.projections
                    for d in np.unique(p.delay_steps)})
     n_groups = len(keys)

@@ -23,6 +23,7 @@ from neurosim.network.build import (
     check_indices,
     source_offsets,
     state_monitor_of,
+    weight_class,
 )
 from neurosim.network.memory import check_fits, synapse_bytes
 from neurosim.network.monitors import RateMonitor, SpikeMonitor, StateMonitor
@@ -127,8 +128,9 @@ class Network:
         bytes per recorded spike) and are not included."""
         n = self.n_neurons
         n_src = n + sum(g.n for g in self.poisson) + sum(g.n for g in self.sources)
-        keys = {(p.target, int(d)) for p in self.projections for d in np.unique(p.delay_steps)}
-        depth = max([d for _, d in keys], default=0) + 1
+        keys = {(p.target, int(d), *weight_class(p)) for p in self.projections
+                for d in np.unique(p.delay_steps)}  # the synapse groups build_records makes
+        depth = max([k[1] for k in keys], default=0) + 1
         item = self.dtype.itemsize
         exact = self.accumulate == "exact"
         ring_item = 8 if exact else item
