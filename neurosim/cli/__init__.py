@@ -16,6 +16,7 @@ import sys
 
 import neurosim
 from neurosim.cli.convert_command import add_convert
+from neurosim.cli.learn_command import add_learn
 from neurosim.cli.options import UserError
 from neurosim.cli.simulator_commands import add_info, add_simulate, info
 from neurosim.cli.study_commands import add_bench, add_demo, add_transfer, add_validate
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # the order of the commands in --help
     for add in (add_info, add_demo, add_simulate, add_convert, add_bench, add_transfer,
-                add_validate, add_sweep):
+                add_validate, add_sweep, add_learn):
         add(sub)
     return parser
 
