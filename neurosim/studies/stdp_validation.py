@@ -1,0 +1,242 @@
+"""Song, Miller & Abbott (2000) in neurosim against Brian2's STDP example (issue 14).
+
+Both sides simulate one neuron driven by ``n_inputs`` Poisson inputs through plastic
+conductance synapses with additive STDP (neurosim: the gallery's ``song_abbott``; Brian2:
+``examples/synapses/STDP.py``, :mod:`neurosim.studies.brian2_stdp`), each with its own random
+numbers (initial weights ``U(0, gmax)`` and Poisson spikes), so they are compared as
+distributions:
+
+- the final weights: the fraction below ``0.1 gmax`` and the fraction above ``0.9 gmax`` on each
+  side; the check passes if both fractions differ by at most ``tolerance_points`` (5)
+  percentage points. The histograms (``bins`` bins over ``[0, gmax]``) are kept for both.
+- the output rate over time, in bins of ``bin_s`` seconds (reported, with the relative
+  difference of the mean rate over the second half of the run; not part of the verdict: one
+  neuron's rate in a 10 s bin carries ~10 % Poisson noise, and each side's weight realization
+  sets its own final rate).
+
+:func:`validate_stdp` runs both and returns a JSON-able dict; :func:`weight_summary`,
+:func:`rate_over_time` and :func:`compare_sides` work on plain arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from neurosim.checks import check_array, check_choice, check_scalar
+
+LOW_FRACTION, HIGH_FRACTION = 0.1, 0.9  # "near a bound": below 0.1 gmax, above 0.9 gmax
+TOLERANCE_POINTS = 5.0
+
+
+class SongAbbottRun(NamedTuple):
+    """One side's run: final ``weights`` (float64, ``(n_inputs,)``, units of the leak
+    conductance), the output neuron's spike ``output_steps`` (int64), the step ``dt_s``,
+    ``n_steps`` simulated, ``run_s`` (the simulation) and ``build_s`` (the rest)."""
+
+    weights: np.ndarray
+    output_steps: np.ndarray
+    n_steps: int
+    dt_s: float
+    run_s: float
+    build_s: float
+    params: dict
+
+
+def weight_summary(weights: Any, w_max: float, *, bins: int = 20) -> dict[str, Any]:
+    """The distribution of ``weights`` on ``[0, w_max]``: ``histogram`` (counts in ``bins``
+    equal bins, ``edges`` in units of ``w_max``), ``fraction_low`` (``w < 0.1 w_max``),
+    ``fraction_high`` (``w > 0.9 w_max``), ``mean_over_w_max`` and ``n``."""
+    weights = check_array("weights", weights, ndim=1, dtype=np.float64)
+    w_max = check_scalar("w_max", w_max, positive=True)
+    bins = check_scalar("bins", bins, positive=True, integer=True)
+    rel = weights / w_max
+    counts, edges = np.histogram(np.clip(rel, 0.0, 1.0), bins=bins, range=(0.0, 1.0))
+    return {"n": int(weights.size), "histogram": counts.tolist(), "edges": edges.tolist(),
+            "fraction_low": float((rel < LOW_FRACTION).mean()),
+            "fraction_high": float((rel > HIGH_FRACTION).mean()),
+            "mean_over_w_max": float(rel.mean())}
+
+
+def rate_over_time(spike_steps: Any, n_steps: int, dt_s: float,
+                   bin_s: float) -> dict[str, Any]:
+    """One neuron's firing rate in consecutive bins of ``bin_s`` seconds (the last bin may be
+    shorter): ``t_s`` (bin starts), ``rate_hz`` and ``bin_s``."""
+    steps = (np.zeros(0, np.int64) if np.size(spike_steps) == 0 else
+             check_array("spike_steps", spike_steps, ndim=1, kind="iu", dtype=np.int64))
+    n_steps = check_scalar("n_steps", n_steps, positive=True, integer=True)
+    dt_s = check_scalar("dt_s", dt_s, positive=True)
+    bin_s = check_scalar("bin_s", bin_s, positive=True)
+    if steps.size and (steps.min() < 0 or steps.max() >= n_steps):
+        raise ValueError(f"spike_steps must lie in [0, {n_steps})")
+    per_bin = max(1, int(round(bin_s / dt_s)))
+    n_bins = -(-n_steps // per_bin)
+    counts = np.bincount(steps // per_bin, minlength=n_bins)
+    widths = np.minimum(per_bin, n_steps - np.arange(n_bins) * per_bin) * dt_s
+    return {"bin_s": per_bin * dt_s, "t_s": (np.arange(n_bins) * per_bin * dt_s).tolist(),
+            "rate_hz": (counts / widths).tolist()}
+
+
+def side_summary(run: SongAbbottRun, w_max: float, *, bins: int = 20,
+                 bin_s: float = 10.0) -> dict[str, Any]:
+    """:func:`weight_summary` and :func:`rate_over_time` of one side, its mean rates over the
+    whole run and over the second half, and its timings."""
+    n_steps, dt_s = run.n_steps, run.dt_s
+    steps = np.asarray(run.output_steps, dtype=np.int64)
+    half = n_steps // 2
+    return {"weights": weight_summary(run.weights, w_max, bins=bins),
+            "rate": rate_over_time(steps, n_steps, dt_s, bin_s),
+            "rate_hz": steps.size / (n_steps * dt_s),
+            "rate_second_half_hz": int((steps >= half).sum()) / ((n_steps - half) * dt_s),
+            "output_spikes": int(steps.size), "run_s": run.run_s, "build_s": run.build_s,
+            "params": run.params}
+
+
+def compare_sides(ours: dict[str, Any], theirs: dict[str, Any], *,
+                  tolerance_points: float = TOLERANCE_POINTS) -> dict[str, Any]:
+    """The verdict on two :func:`side_summary` dicts (neurosim, Brian2): the differences of
+    the low and high fractions in percentage points (``passed`` if both are at most
+    ``tolerance_points``), and the relative difference of the second-half rates (reported)."""
+    tolerance_points = check_scalar("tolerance_points", tolerance_points, nonnegative=True)
+    diff = {key: 100.0 * abs(ours["weights"][key] - theirs["weights"][key])
+            for key in ("fraction_low", "fraction_high")}
+    r_ours, r_theirs = ours["rate_second_half_hz"], theirs["rate_second_half_hz"]
+    rate_diff = abs(r_ours - r_theirs) / r_theirs if r_theirs > 0 else None
+    return {"points_low": diff["fraction_low"], "points_high": diff["fraction_high"],
+            "tolerance_points": tolerance_points,
+            "passed": bool(max(diff.values()) <= tolerance_points),
+            "rate_second_half_rel_diff": rate_diff}
+
+
+def neurosim_song_abbott(*, n_inputs: int = 1000, rate_hz: float = 15.0, gmax: float = 0.01,
+                         a_pre: float = 0.01, duration_s: float = 100.0, seed: int = 0,
+                         dtype: Any = np.float64, backend: str = "cpu") -> SongAbbottRun:
+    """Build the gallery's ``song_abbott`` model and run it for ``duration_s``."""
+    from neurosim import gallery
+
+    duration_s = check_scalar("duration_s", duration_s, positive=True)
+    t0 = time.perf_counter()
+    model = gallery.build("song_abbott", n_inputs=n_inputs, rate_hz=rate_hz, gmax=gmax,
+                          a_pre=a_pre, seed=seed, dtype=dtype, backend=backend)
+    net = model.network
+    net.build()
+    t1 = time.perf_counter()
+    net.run(duration_s, progress=False)
+    t2 = time.perf_counter()
+    weights = net.weights_of(net.projections[0])
+    t3 = time.perf_counter()
+    return SongAbbottRun(weights, np.asarray(model.spikes[0].steps, dtype=np.int64),
+                         int(net.steps_done), float(net.dt_s), t2 - t1, (t1 - t0) + (t3 - t2),
+                         {**model.params, "duration_s": duration_s})
+
+
+def brian2_side(*, n_inputs: int = 1000, rate_hz: float = 15.0, gmax: float = 0.01,
+                a_pre: float = 0.01, duration_s: float = 100.0, seed: int = 0,
+                dtype: Any = np.float64, target: str = "numpy") -> SongAbbottRun:
+    """Brian2's STDP example (:func:`neurosim.studies.brian2_stdp.brian2_song_abbott`) as a
+    :class:`SongAbbottRun`."""
+    from neurosim.studies.brian2_stdp import brian2_song_abbott
+
+    run = brian2_song_abbott(n_inputs, rate_hz=rate_hz, gmax=gmax, a_pre=a_pre,
+                             duration_s=duration_s, seed=seed, target=target, dtype=dtype)
+    return SongAbbottRun(run.weights, run.output_steps, run.n_steps, run.dt_s, run.run_s,
+                         run.build_s, {**run.params, "target": run.target})
+
+
+def validate_stdp(*, duration_s: float = 100.0, n_inputs: int = 1000, rate_hz: float = 15.0,
+                  gmax: float = 0.01, a_pre: float = 0.01, seed: int = 0,
+                  dtype: Any = np.float64, target: str = "numpy", bins: int = 20,
+                  bin_s: float = 10.0, tolerance_points: float = TOLERANCE_POINTS,
+                  log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run neurosim's ``song_abbott`` and Brian2's STDP example with the same parameters
+    (seed ``seed`` on each side, separate random numbers) and compare them (module
+    docstring). Returns a JSON-able dict: ``settings``, ``neurosim`` and ``brian2``
+    (:func:`side_summary`), ``check`` (:func:`compare_sides`) and ``passed``."""
+    target = check_choice("target", target, ("numpy", "cpp_standalone"))
+    dtype = np.dtype(dtype)
+    settings = {"duration_s": duration_s, "n_inputs": n_inputs, "rate_hz": rate_hz,
+                "gmax": gmax, "a_pre": a_pre, "seed": seed, "dtype": dtype.name,
+                "target": target, "bins": bins, "bin_s": bin_s,
+                "low_below": LOW_FRACTION, "high_above": HIGH_FRACTION}
+    args = {"n_inputs": n_inputs, "rate_hz": rate_hz, "gmax": gmax, "a_pre": a_pre,
+            "duration_s": duration_s, "seed": seed, "dtype": dtype}
+    sides = {}
+    for name, run in (("neurosim", lambda: neurosim_song_abbott(**args)),
+                      ("brian2", lambda: brian2_side(**args, target=target))):
+        sides[name] = side_summary(run(), gmax, bins=bins, bin_s=bin_s)
+        if log is not None:
+            w = sides[name]["weights"]
+            log(f"{name}: {duration_s:g} s in {sides[name]['run_s']:.1f} s; weights "
+                f"{w['fraction_low']:.1%} < 0.1 gmax, {w['fraction_high']:.1%} > 0.9 gmax; "
+                f"rate {sides[name]['rate_hz']:.2f} Hz "
+                f"(second half {sides[name]['rate_second_half_hz']:.2f} Hz)")
+    check = compare_sides(sides["neurosim"], sides["brian2"],
+                          tolerance_points=tolerance_points)
+    return {"model": "song_abbott", "settings": settings, **sides, "check": check,
+            "passed": check["passed"]}
+
+
+def to_markdown(result: dict[str, Any]) -> str:
+    """A short table of :func:`validate_stdp`'s result."""
+    ns, b2, check = result["neurosim"], result["brian2"], result["check"]
+    s = result["settings"]
+    lines = [
+        f"Song, Miller & Abbott (2000): {s['n_inputs']} Poisson inputs at {s['rate_hz']:g} Hz, "
+        f"additive STDP, {s['duration_s']:g} s, {s['dtype']}, Brian2 {s['target']}.",
+        "",
+        "| | neurosim | Brian2 | difference |",
+        "|---|---:|---:|---:|",
+        f"| weights < 0.1 gmax | {ns['weights']['fraction_low']:.1%} | "
+        f"{b2['weights']['fraction_low']:.1%} | {check['points_low']:.1f} points |",
+        f"| weights > 0.9 gmax | {ns['weights']['fraction_high']:.1%} | "
+        f"{b2['weights']['fraction_high']:.1%} | {check['points_high']:.1f} points |",
+        f"| output rate, second half (Hz) | {ns['rate_second_half_hz']:.2f} | "
+        f"{b2['rate_second_half_hz']:.2f} | "
+        + ("-" if check["rate_second_half_rel_diff"] is None
+           else f"{check['rate_second_half_rel_diff']:.1%}") + " |",
+        "",
+        f"Check (both fractions within {check['tolerance_points']:g} points): "
+        + ("PASS" if check["passed"] else "FAIL"),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def figure(result: dict[str, Any]):
+    """:func:`validate_stdp`'s result as a matplotlib ``Figure``: the final weight histograms
+    of neurosim and Brian2 side by side (weights in units of gmax) and, under them, both
+    output rates over time."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 6.5), layout="constrained")
+    axes = fig.subplot_mosaic([["neurosim", "brian2"], ["rate", "rate"]])
+    labels = {"neurosim": "neurosim", "brian2": f"Brian2 ({result['settings']['target']})"}
+    colors = {"neurosim": "tab:blue", "brian2": "tab:orange"}
+    top = 0
+    for side in ("neurosim", "brian2"):
+        w = result[side]["weights"]
+        edges = np.asarray(w["edges"])
+        axes[side].bar(edges[:-1], w["histogram"], width=np.diff(edges), align="edge",
+                       color=colors[side], edgecolor="white")
+        axes[side].set_title(f"{labels[side]}: {w['fraction_low']:.1%} < 0.1 gmax, "
+                             f"{w['fraction_high']:.1%} > 0.9 gmax", fontsize=10)
+        axes[side].set_xlabel("final weight / gmax")
+        top = max(top, max(w["histogram"]))
+    for side in ("neurosim", "brian2"):
+        axes[side].set_ylim(0, top * 1.08)
+    axes["neurosim"].set_ylabel("synapses")
+    for side in ("neurosim", "brian2"):
+        rate = result[side]["rate"]
+        t = np.asarray(rate["t_s"]) + 0.5 * rate["bin_s"]
+        axes["rate"].plot(t, rate["rate_hz"], "o-", color=colors[side], label=labels[side])
+    axes["rate"].set_xlabel("time (s)")
+    axes["rate"].set_ylabel(f"output rate (Hz, {result['neurosim']['rate']['bin_s']:g} s bins)")
+    axes["rate"].set_ylim(bottom=0)
+    axes["rate"].legend()
+    s = result["settings"]
+    fig.suptitle(f"Song, Miller & Abbott (2000): {s['n_inputs']} inputs at {s['rate_hz']:g} Hz, "
+                 f"additive STDP, {s['duration_s']:g} s: "
+                 + ("PASS" if result["passed"] else "FAIL"), fontsize=11)
+    return fig
