@@ -139,8 +139,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     if args.against == "gallery":
         return _validate_gallery(args)
+    if args.against == "stdp":
+        return _validate_stdp(args)
     if args.against != "brian2":
-        raise UserError(f"unknown reference {args.against!r}; available: brian2, gallery")
+        raise UserError(f"unknown reference {args.against!r}; available: brian2, gallery, "
+                        "stdp")
     results = validate_brian2(quick=args.quick)
     ok = all(r["passed"] for r in results)
     write_json(args, "validate_brian2.json", {"passed": ok, "checks": results})
@@ -174,6 +177,7 @@ def _validate_gallery(args: argparse.Namespace) -> int:
     bad = [m for m in models if m not in gv.MODELS]
     if bad or not models:
         raise UserError(f"--models: choose from {', '.join(gv.MODELS)}, got {args.models!r}")
+    args.duration = 0.5 if args.duration is None else args.duration
     if args.transient >= args.duration:
         raise UserError(f"--transient ({args.transient}) must be shorter than --duration "
                         f"({args.duration})")
@@ -197,6 +201,24 @@ def _validate_gallery(args: argparse.Namespace) -> int:
         print(gallery_report.to_markdown(plain))
         print("PASS" if plain["passed"] else "FAIL")
     return 0 if plain["passed"] else 1
+
+
+def _validate_stdp(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from neurosim.studies import stdp_validation as sv
+
+    quiet = args.quiet or args.json
+    result = sv.validate_stdp(
+        duration_s=100.0 if args.duration is None else args.duration, seed=args.seed,
+        target=args.target, dtype=args.dtype,
+        log=None if quiet else lambda line: print(line, file=sys.stderr, flush=True))
+    write_json(args, "validate_stdp.json", result)
+    if args.out:
+        sv.figure(result).savefig(Path(args.out) / "validate_stdp.png", dpi=110)
+    print(json.dumps(result) if args.json else sv.to_markdown(result))
+    return 0 if result["passed"] else 1
 
 
 def add_demo(sub: argparse._SubParsersAction) -> None:
@@ -251,8 +273,9 @@ def add_validate(sub: argparse._SubParsersAction) -> None:
                     "  neurosim validate gallery --scale 0.2 --duration 0.5 --seeds 2 "
                     "--out out/gallery",
                     _cmd_validate)
-    p.add_argument("against", help="brian2 (neuron and CUBA cross-checks) or gallery (the "
-                   "gallery's models against Brian2's, statistics over seeds)")
+    p.add_argument("against", help="brian2 (neuron and CUBA cross-checks), gallery (the "
+                   "gallery's models against Brian2's, statistics over seeds) or stdp (Song, "
+                   "Miller & Abbott 2000 against Brian2's STDP example: final weights)")
     p.add_argument("--quick", action="store_true", help="brian2: smaller sizes")
     p.add_argument("--out", default=None, help="folder for the JSON result (gallery: and "
                    "validate_gallery.png, rasters and population rates side by side)")
@@ -264,8 +287,8 @@ def add_validate(sub: argparse._SubParsersAction) -> None:
                    help="Brunel's network: N_E = 10,000 x scale (default 0.2)")
     g.add_argument("--neurons", type=positive_int, default=4000,
                    help="COBA and CUBA network size (default 4000)")
-    g.add_argument("--duration", type=positive_float, default=0.5,
-                   help="seconds per run (default 0.5)")
+    g.add_argument("--duration", type=positive_float, default=None,
+                   help="seconds per run (default 0.5; stdp: 100)")
     g.add_argument("--transient", type=nonnegative_float, default=0.1,
                    help="seconds left out of the statistics (default 0.1)")
     g.add_argument("--seeds", type=positive_int, default=2,
