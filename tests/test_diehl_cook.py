@@ -102,7 +102,7 @@ def test_evaluation_counts_correct_images_per_class():
 def test_config_checks_and_quick_preset():
     quick = dc.DiehlCookConfig.quick()
     assert (quick.n_exc, quick.n_train, quick.label_pass) == (100, 10_000, "training")
-    assert dc.DiehlCookConfig().highest_rate_hz == 63.75 + 19 * 32
+    assert dc.DiehlCookConfig().highest_rate_hz == 63.75 + 19 * 31.875
     with pytest.raises(ValueError, match="n_label"):
         dc.DiehlCookConfig(n_train=100, n_label=200)
     with pytest.raises(ValueError, match="1/dt_s"):

@@ -18,7 +18,7 @@ with :math:`\eta_\mathrm{pre} = 10^{-4}`, :math:`\eta_\mathrm{post} = 10^{-2}`; 
 presentation every excitatory neuron's incoming weights are scaled to sum to 78.
 
 An image is shown for 350 ms, then the inputs are silent for 150 ms; an image that draws fewer
-than 5 excitatory spikes is shown again with the maximum rate raised by 32 Hz (at most
+than 5 excitatory spikes is shown again with the maximum rate raised by 31.875 Hz (at most
 ``max_presentations`` times, the original had no limit). After one unsupervised epoch each
 neuron is labelled with the class of training images it answered most strongly (mean spike
 count), and a test image is classified as the class whose neurons answer it most strongly on
@@ -98,7 +98,7 @@ class DiehlCookConfig:
     present_s: float = 0.35
     rest_s: float = 0.15
     max_rate_hz: float = 63.75
-    rate_step_hz: float = 32.0
+    rate_step_hz: float = 31.875  # the original's intensity + 1: 255 / 8 Hz more
     min_spikes: int = 5
     max_presentations: int = 20
     weight_total: float = 78.0
@@ -183,6 +183,7 @@ class TrainingResult(NamedTuple):
     label_indices: np.ndarray
     presentations: int  # image presentations, repeats included
     seconds: float  # wall time of this call's training (excluding a resumed part)
+    kernel_s: float  # of which in the network's kernel calls (the rest: host work)
     images_trained: int  # images trained in this call
     resumed_from: int  # first image this call trained (0: from scratch)
 
@@ -284,7 +285,7 @@ def _progress(iterable, enabled: bool, desc: str, total: int, initial: int):
     from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc, total=total, initial=initial, unit="img",
-                dynamic_ncols=True)
+                dynamic_ncols=True, mininterval=1.0)
 
 
 def train(config: DiehlCookConfig, images: np.ndarray, labels: np.ndarray,
@@ -305,11 +306,12 @@ def train(config: DiehlCookConfig, images: np.ndarray, labels: np.ndarray,
         state = Checkpoint(initial_weights(config), np.zeros(config.n_exc), 0,
                            np.zeros((config.n_label, config.n_exc), np.int32), 0)
     first_label = config.n_train - config.n_label
-    resumed_from, start_s = state.next_image, time.perf_counter()
+    resumed_from, start_s, kernel_s = state.next_image, time.perf_counter(), 0.0
     bar = _progress(None, progress, "training", config.n_train, state.next_image)
     try:
         while state.next_image < config.n_train:
-            state = _train_segment(config, state, images, first_label, bar)
+            state, segment_kernel_s = _train_segment(config, state, images, first_label, bar)
+            kernel_s += segment_kernel_s
             if path is not None:
                 save_checkpoint(path, state, config)
     finally:
@@ -318,11 +320,11 @@ def train(config: DiehlCookConfig, images: np.ndarray, labels: np.ndarray,
     seconds = time.perf_counter() - start_s
     return TrainingResult(state.weights, state.theta, state.label_counts,
                           np.arange(first_label, config.n_train), state.presentations,
-                          seconds, config.n_train - resumed_from, resumed_from)
+                          seconds, kernel_s, config.n_train - resumed_from, resumed_from)
 
 
 def _train_segment(config: DiehlCookConfig, state: Checkpoint, images: np.ndarray,
-                   first_label: int, bar) -> Checkpoint:
+                   first_label: int, bar) -> tuple[Checkpoint, float]:
     start = state.next_image
     stop = min(start + config.checkpoint_every, config.n_train)
     model = build_network(config, state.weights, state.theta,
@@ -339,4 +341,4 @@ def _train_segment(config: DiehlCookConfig, state: Checkpoint, images: np.ndarra
     weights = model.net.weights_of(model.input_proj).reshape(N_INPUT, config.n_exc)
     theta = model.net.state_of(model.exc)["theta"]
     return Checkpoint(weights.astype(np.float32), theta.astype(np.float64), stop,
-                      label_counts, presentations)
+                      label_counts, presentations), model.net.run_s

@@ -70,9 +70,18 @@ def receptive_fields_figure(weights: np.ndarray, path: str | Path | None = None,
 
 def environment() -> dict[str, Any]:
     """Where the numbers were measured."""
+    import subprocess
+
     import numba
 
-    return {"python": platform.python_version(), "platform": platform.platform(),
+    try:
+        folder = Path(__file__).resolve().parent
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=folder,
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {"git": commit or None, "python": platform.python_version(),
+            "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
             "numpy": np.__version__, "numba": numba.__version__,
             "numba_threads": numba.get_num_threads()}
@@ -124,6 +133,7 @@ def run_study(config, out_dir: str | Path | None = None, *,
         "neurons_per_class": np.bincount(assignments[assignments >= 0], minlength=10).tolist(),
         "unassigned_neurons": int((assignments < 0).sum()),
         "training_s": training.seconds,
+        "training_kernel_s": training.kernel_s,
         "images_trained": trained,
         "resumed_from": training.resumed_from,
         "training_images_per_s": trained / training.seconds if trained else None,
