@@ -160,7 +160,7 @@ def network_run(net, n_steps):
     for pop in net.populations:
         state[id(pop)] = {"v": pop.v0.astype(float).copy(), "ge": pop.ge0.astype(float).copy(),
                           "gi": pop.gi0.astype(float).copy(), "ref": np.zeros(pop.n, int),
-                          "held": np.zeros(pop.n)}
+                          "held": np.zeros(pop.n), "theta": np.zeros(pop.n)}
     offsets, start = {}, 0
     for pop in net.populations:
         offsets[id(pop)] = start
@@ -178,7 +178,10 @@ def network_run(net, n_steps):
     timed = {id(c.target): c.values for c in net.currents}
     # dense weight matrices per (projection, delay)
     wiring = []
+    plastic = [StdpTwin(p, dt, n_steps) for p in net.projections if p.plasticity is not None]
     for proj in net.projections:
+        if proj.plasticity is not None:
+            continue
         delays = np.broadcast_to(proj.delay_steps, proj.post_idx.shape)
         for d in np.unique(delays):
             sel = delays == d
@@ -238,7 +241,9 @@ def network_run(net, n_steps):
             s["v"] = np.where(active, v_new, s["v"])
             held_now[id(pop)] = ~active
             s["ref"] = np.where(active, s["ref"], s["ref"] - 1)
-            fired_now[id(pop)] = active & (s["v"] > prm.v_th)
+            if pop.tau_theta_s is not None:
+                s["theta"] = s["theta"] * math.exp(-dt / pop.tau_theta_s)
+            fired_now[id(pop)] = active & (s["v"] > prm.v_th + s["theta"])
         for src in net.poisson + net.sources:
             fired_now[id(src)] = source_spikes[id(src)][t]
         for proj, d, w in wiring:
@@ -246,6 +251,8 @@ def network_run(net, n_steps):
             if pre.any():
                 key = (t + d, id(proj.post), proj.target)
                 pending[key] = pending.get(key, 0.0) + pre @ w
+        for twin in plastic:
+            twin.step(t, fired_now, pending)
         for pop in net.populations:
             s = state[id(pop)]
             for target, var in (("exc", "ge"), ("inh", "gi")):
@@ -279,8 +286,73 @@ def network_run(net, n_steps):
             else:
                 s["v"] = np.where(fired, prm.v_reset, s["v"])
             s["ref"] = np.where(fired, prm.refractory_steps(dt), s["ref"])
+            s["theta"] = np.where(fired, s["theta"] + pop.theta_plus, s["theta"])
             out[id(pop)][t] = fired
+    network_run.weights = {id(twin.proj): twin.w for twin in plastic}
+    network_run.theta = {k: s["theta"] for k, s in state.items()}
     return out, {k: s["v"] for k, s in state.items()}
+
+
+class StdpTwin:
+    """One plastic projection, synapse by synapse, with the traces' whole history (every step
+    of every presynaptic source): the NumPy twin of ``kernels/cpu_plasticity.py``."""
+
+    def __init__(self, proj, dt, n_steps):
+        rule = proj.plasticity
+        self.proj, self.rule = proj, rule
+        self.w = np.asarray(proj.weight, float).copy()
+        self.delay = np.broadcast_to(np.asarray(proj.delay_steps), proj.post_idx.shape)
+        self.dec = {name: (math.exp(-dt / tau) if tau is not None else 0.0) for name, tau in
+                    (("r1", rule.tau_pre_s), ("r2", rule.tau_x_s), ("o1", rule.tau_post_s),
+                     ("o2", rule.tau_y_s))}
+        # r1/r2 after each step (row t + 1; row 0: before the first step)
+        self.r1 = np.zeros((n_steps + 1, proj.pre.n))
+        self.r2 = np.zeros((n_steps + 1, proj.pre.n))
+        self.o1 = np.zeros(proj.post.n)
+        self.o2 = np.zeros(proj.post.n)
+        self.pre_count = np.zeros((n_steps, proj.pre.n), int)
+
+    def _bump(self, x, count):
+        if self.rule.traces == "nearest":
+            return np.where(count > 0, 1.0, x)
+        return x + count
+
+    def _clip(self, w):
+        return np.clip(w, self.rule.w_min, self.rule.w_max)
+
+    def step(self, t, fired_now, pending):
+        rule, proj = self.rule, self.proj
+        count = np.asarray(fired_now[id(proj.pre)]).astype(int)
+        self.pre_count[t] = count
+        self.r1[t + 1] = self._bump(self.r1[t] * self.dec["r1"], count)
+        self.r2[t + 1] = self._bump(self.r2[t] * self.dec["r2"], count)
+        self.o1 *= self.dec["o1"]
+        self.o2 *= self.dec["o2"]
+        # arrivals: spikes emitted delay steps ago, each delivers w, then depresses it
+        emitted = t - self.delay
+        valid = emitted >= 0
+        for k in np.flatnonzero(valid):
+            pre, post, e = proj.pre_idx[k], proj.post_idx[k], emitted[k]
+            for _ in range(self.pre_count[e, pre]):
+                key = (t, id(proj.post), proj.target)
+                add = pending.setdefault(key, np.zeros(proj.post.n))
+                add[post] += self.w[k]
+                r2_before = self.r2[e, pre] * self.dec["r2"]
+                dep = (self.w[k] - rule.w_min) if rule.weight_dependence == "multiplicative" \
+                    else 1.0
+                self.w[k] = self._clip(self.w[k] - dep * self.o1[post]
+                                       * (rule.a_minus + rule.a3_minus * r2_before))
+        # postsynaptic spikes potentiate with the presynaptic trace of what has arrived
+        post_fired = np.asarray(fired_now[id(proj.post)])
+        for k in np.flatnonzero(post_fired[proj.post_idx]):
+            pre, post, e = proj.pre_idx[k], proj.post_idx[k], t - self.delay[k]
+            r1 = self.r1[e + 1, pre] if e >= 0 else 0.0
+            pot = (rule.w_max - self.w[k]) if rule.weight_dependence == "multiplicative" \
+                else 1.0
+            self.w[k] = self._clip(self.w[k] + pot * r1
+                                   * (rule.a_plus + rule.a3_plus * self.o2[post]))
+        self.o1 = self._bump(self.o1, post_fired.astype(int))
+        self.o2 = self._bump(self.o2, post_fired.astype(int))
 
 
 def maxpool_gate(spikes, kernel, stride, padding, dilation):

@@ -57,6 +57,21 @@ def test_network_kernel_compiles(compile_ptx, dtype, accumulate):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plastic_network_kernel_compiles(compile_ptx, dtype):
+    """STDP phases (float64 weights and traces into a float32 or float64 ring) and the
+    weight normalisation kernel."""
+    from neurosim.kernels import cuda_network, cuda_plasticity
+    from neurosim.kernels.records import Clock
+    from tests.test_plasticity import RULES, _network
+
+    net = _network(RULES["triplet"], seed=0, theta=True)[0]
+    net.dtype = np.dtype(dtype)
+    records = net.build().records
+    compile_ptx(cuda_network._network_kernel, Clock(0, 10), *records)
+    compile_ptx(cuda_plasticity._normalize_kernel, records.plasticity, 0, 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_neuron_and_conversion_kernels_compile(compile_ptx, dtype):
     from neurosim.kernels import cuda
     from neurosim.neurons.lif import LIFParams

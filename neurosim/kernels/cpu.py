@@ -367,3 +367,4 @@ from neurosim.kernels.cpu_network import (  # noqa: E402,F401  (the same surface
     network_upload,
     read_recorders,
 )
+from neurosim.kernels.cpu_plasticity import normalize_weights  # noqa: E402,F401

@@ -19,6 +19,7 @@ from numba import njit, prange
 
 from neurosim.config import NJIT_OPTIONS, NJIT_PARALLEL_OPTIONS
 from neurosim.kernels import scalar, scalar_network
+from neurosim.kernels.cpu_plasticity import plasticity_step
 from neurosim.kernels.records import (
     COUNT_SPIKES,
     COUNT_STATE_ROWS,
@@ -52,16 +53,18 @@ _find_sorted = rules.find_sorted
 
 
 @njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
-def _integrate_block(v, ge, gi, refrac, fired, i_bias, timed, has_timed, neuron, synapse):
+def _integrate_block(v, ge, gi, refrac, theta, fired, i_bias, timed, has_timed, neuron,
+                     synapse):
     """One step of one block of one population (1-D views: the loop vectorises)."""
     zero = v.dtype.type(0)
     for j in range(v.shape[0]):
         current = i_bias[j] + (timed[j] if has_timed else zero)
-        _network_neuron_store(v, ge, gi, refrac, fired, j, current, neuron, synapse)
+        _network_neuron_store(v, ge, gi, refrac, theta, fired, j, current, neuron, synapse)
 
 
-def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec):
+def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec, plastic):
     v, ge, gi, refrac, held = neurons.v, neurons.ge, neurons.gi, neurons.refrac, neurons.held
+    theta = neurons.theta
     fired, i_bias, timed_i = neurons.fired, neurons.i_bias, neurons.timed_i
     ring, spike_list = delivery.ring, delivery.spike_list
     n = v.shape[0]
@@ -92,8 +95,9 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec)
                 lo = lo_p + b * _BLOCK
                 hi = min(lo + _BLOCK, hi_p)
                 timed_row = timed_i[ti, lo:hi] if n_timed > 0 else i_bias[lo:hi]
-                _integrate_block(v[lo:hi], ge[lo:hi], gi[lo:hi], refrac[lo:hi], fired[lo:hi],
-                                 i_bias[lo:hi], timed_row, n_timed > 0, neuron, synapse)
+                _integrate_block(v[lo:hi], ge[lo:hi], gi[lo:hi], refrac[lo:hi], theta[lo:hi],
+                                 fired[lo:hi], i_bias[lo:hi], timed_row, n_timed > 0, neuron,
+                                 synapse)
         # (2) collect spikes: scan the flags eight at a time
         n_spk = 0
         for w in range(neurons.fired_words.shape[0]):
@@ -155,6 +159,8 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec)
                     else:
                         for z in range(lo, hi):
                             row[synapses.post[z]] += synapses.weight[z]
+        # (4b) plastic synapses: traces, arrivals (into this step's slot), weight changes
+        plasticity_step(t, plastic, spike_list, n_spk, n, ring, delivery.dirty)
         # (5) apply this step's slot: currents, then jumps onto v (not while refractory),
         # then the Poisson drives
         slot = t % depth
@@ -214,9 +220,10 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec)
         # (6) reset
         for q in range(n_neuron_spk):
             i = spike_list[q]
-            neuron, _ = _constants(pops, neurons.population[i])
+            neuron, synapse = _constants(pops, neurons.population[i])
             v[i] = _lif_reset(v[i], neuron)
             refrac[i] = neuron.ref_steps + 1
+            theta[i] += synapse.theta_plus
         # state monitor: the variables after the step
         if rec.state_index.shape[0] > 0 and t % rec.state_every == 0:
             r = counters[COUNT_STATE_ROWS]
@@ -260,4 +267,4 @@ def network_run(clock, records) -> int:
     work = records.neurons.v.shape[0] + 10 * int((drives.hi - drives.lo).sum())
     run = _network_run_parallel if work >= PARALLEL_MIN_NEURONS else _network_run_serial
     return run(clock, records.populations, records.neurons, records.sources, records.drives,
-               records.synapses, records.delivery, records.recorders)
+               records.synapses, records.delivery, records.recorders, records.plasticity)

@@ -365,3 +365,4 @@ from neurosim.kernels.cuda_network import (  # noqa: E402,F401  (the same surfac
     network_upload,
     read_recorders,
 )
+from neurosim.kernels.cuda_plasticity import normalize_weights  # noqa: E402,F401

@@ -29,7 +29,7 @@ import numpy as np
 from numba import cuda
 
 from neurosim import config
-from neurosim.kernels import scalar, scalar_network
+from neurosim.kernels import cuda_plasticity, scalar, scalar_network
 from neurosim.kernels.records import (
     COUNT_SPIKES,
     COUNT_STATE_ROWS,
@@ -56,7 +56,7 @@ _find_sorted = rules.find_sorted
 
 
 @cuda.jit
-def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, rec):
+def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, rec, plastic):
     grid = cuda.cg.this_grid()
     tid = cuda.grid(1)
     stride = cuda.gridsize(1)
@@ -66,6 +66,7 @@ def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, r
     n = v.shape[0]
     n_poisson = sources.poisson_p.shape[0]
     n_groups = synapses.target.shape[0]
+    n_plastic = plastic.target.shape[0]
     depth = ring.shape[0]
     n_timed = neurons.timed_i.shape[0]
     seed = sources.poisson_seed[0]
@@ -93,8 +94,8 @@ def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, r
             current = neurons.i_bias[i]
             if n_timed > 0:  # (no float64 literal: float32 state stays float32, as on the CPU)
                 current = current + neurons.timed_i[ti, i]
-            spiked = _network_neuron_store(v, ge, gi, refrac, neurons.fired, i, current, neuron,
-                                           synapse)
+            spiked = _network_neuron_store(v, ge, gi, refrac, neurons.theta, neurons.fired, i,
+                                           current, neuron, synapse)
             if spiked:
                 spike_list[cuda.atomic.add(counters, COUNT_STEP_SPIKES, 1)] = i
                 if record_rate:
@@ -127,6 +128,12 @@ def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, r
                     for z in range(lo, hi):
                         cuda.atomic.add(ring, (slot, target, synapses.post[z]),
                                         value if uniform else synapses.weight[z])
+        if n_plastic > 0:  # STDP: traces, arrivals, weight changes (cuda_plasticity)
+            cuda_plasticity.decay_and_keep(t, plastic, spike_list, n_spk, tid, stride)
+            grid.sync()
+            cuda_plasticity.bump_and_arrive(t, plastic, ring, dirty, tid, stride)
+            grid.sync()
+            cuda_plasticity.potentiate_at_spikes(t, plastic, spike_list, n_spk, n, tid, stride)
         grid.sync()
         # (3) apply this step's slot, reset, record
         slot = t % depth
@@ -165,6 +172,7 @@ def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, r
             if neurons.fired[i]:
                 v[i] = _lif_reset(v[i], neuron)
                 refrac[i] = neuron.ref_steps + 1
+                neurons.theta[i] += synapse.theta_plus
             m = rec.state_slot[i]
             if record and m >= 0:
                 rec.state_v[row, m] = v[i]
@@ -217,7 +225,7 @@ def network_run(clock: Clock, records) -> int:
     """One cooperative launch over the device records; returns the steps done (fewer than
     ``clock.n_steps`` when the spike-monitor buffer might overflow)."""
     args = (clock, records.populations, records.neurons, records.sources, records.drives,
-            records.synapses, records.delivery, records.recorders)
+            records.synapses, records.delivery, records.recorders, records.plasticity)
     tpb = max(1, int(config.CUDA_THREADS_PER_BLOCK))
     blocks = _grid_size(_network_kernel, args, tpb)
     _network_kernel[blocks, tpb](*args)

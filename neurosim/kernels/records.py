@@ -48,6 +48,8 @@ class Populations(NamedTuple):
     dt_over_tau: np.ndarray  # (P,) dt / tau_m
     g_leak: np.ndarray  # (P,) 1: the unit of the conductances (COBA)
     buffer_input: np.ndarray  # (P,) uint8: keep jumps onto v during refractoriness (NEST)
+    theta_plus: np.ndarray  # (P,) what a spike adds to the adaptive threshold theta
+    decay_theta: np.ndarray  # (P,) exp(-dt / tau_theta), 1 without decay
 
 
 class Neurons(NamedTuple):
@@ -58,6 +60,7 @@ class Neurons(NamedTuple):
     gi: np.ndarray  # (N,) inhibitory synaptic current
     refrac: np.ndarray  # (N,) int32: refractory steps left + 1 (see network_neuron_update)
     held: np.ndarray  # (N,) input kept during refractoriness (NEST's refractory_input)
+    theta: np.ndarray  # (N,) adaptive threshold: a neuron fires above v_th + theta
     fired: np.ndarray  # (N rounded up to 8,) uint8: spiked this step
     fired_words: np.ndarray  # the same memory as uint64: eight flags tested at once
     population: np.ndarray  # (N,) int32: the population of each neuron
@@ -104,6 +107,57 @@ class SynapseGroups(NamedTuple):
     delay: np.ndarray  # (G,) int64: delay in steps
     uniform: np.ndarray  # (G,) uint8: every synapse of the group has the weight ``value``
     value: np.ndarray  # (G,) the weight of a uniform group (the type of ``weight``)
+
+
+class Plasticity(NamedTuple):
+    """Plastic projections (Q) and their synapses (Z), with the traces of STDP
+    (:mod:`neurosim.kernels.scalar_plasticity`).
+
+    Plastic synapses are not merged into :class:`SynapseGroups`: their weights change, and a
+    postsynaptic spike walks the synapses that reach its neuron (``post_ptr``/``post_syn``).
+    A presynaptic spike acts when it arrives, ``delay`` steps after it was emitted: the
+    sources that spiked in each of the last ``DP`` steps are kept (``spike_hist``), and so
+    are the presynaptic traces (``pre1``/``pre2``, one row per step), because the trace a
+    synapse with delay ``d`` sees at step ``t`` is its source's trace at ``t - d``.
+    ``DP`` = the longest plastic delay + 2. Lanes (L) are (projection, delay) pairs, each a
+    CSR over spike sources.
+    """
+
+    pre_lo: np.ndarray  # (Q,) int64: first spike source of the projection's presynaptic group
+    pre_hi: np.ndarray  # (Q,) int64: one past its last
+    post_lo: np.ndarray  # (Q,) int64: first neuron of the postsynaptic population
+    post_hi: np.ndarray  # (Q,) int64
+    pre_base: np.ndarray  # (Q,) int64: the projection's first column of pre1/pre2
+    post_base: np.ndarray  # (Q,) int64: its first entry of post1/post2 and post_ptr
+    target: np.ndarray  # (Q,) int64: TARGET_EXC, TARGET_INH or TARGET_V
+    enabled: np.ndarray  # (Q,) uint8: weights change (0: frozen; traces run on)
+    decay_pre: np.ndarray  # (Q,) float64, see scalar_plasticity.STDPConstants
+    decay_post: np.ndarray
+    decay_x: np.ndarray
+    decay_y: np.ndarray
+    a_plus: np.ndarray
+    a_minus: np.ndarray
+    a3_plus: np.ndarray
+    a3_minus: np.ndarray
+    w_min: np.ndarray
+    w_max: np.ndarray
+    multiplicative: np.ndarray  # (Q,) uint8
+    nearest: np.ndarray  # (Q,) uint8
+    lane_q: np.ndarray  # (L,) int64: the projection of each lane
+    lane_delay: np.ndarray  # (L,) int64
+    indptr: np.ndarray  # (L, S + 1) int64: CSR over spike sources into the synapse arrays
+    post: np.ndarray  # (Z,) int32: the neuron each synapse feeds
+    pre_slot: np.ndarray  # (Z,) int32: its source's column of pre1/pre2
+    delay: np.ndarray  # (Z,) int32: its delay in steps
+    weight: np.ndarray  # (Z,) float64: the weights, changed by the kernels
+    post_ptr: np.ndarray  # (sum of post sizes + 1,) int64: CSR over post1 slots into post_syn
+    post_syn: np.ndarray  # (Z,) int64: synapses by postsynaptic neuron
+    pre1: np.ndarray  # (DP, pre columns) float64: r1 after each of the last DP steps
+    pre2: np.ndarray  # (DP, pre columns) float64: r2
+    post1: np.ndarray  # (post slots,) float64: o1
+    post2: np.ndarray  # (post slots,) float64: o2
+    spike_hist: np.ndarray  # (DP, S + repeats) int32: the spiking sources of the last DP steps
+    hist_count: np.ndarray  # (DP,) int64: how many
 
 
 class Delivery(NamedTuple):
@@ -188,6 +242,7 @@ class NetworkRecords(NamedTuple):
     synapses: SynapseGroups
     delivery: Delivery
     recorders: Recorders
+    plasticity: Plasticity
 
 
 def map_arrays(record: Any, function: Any) -> Any:

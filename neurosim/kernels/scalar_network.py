@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from neurosim.kernels.scalar import LIFConstants, lif_drive, lif_gate
+from neurosim.kernels.scalar import LIFConstants, lif_drive
 
 #: :func:`binomial_count` inverts the distribution exactly up to this mean count per step.
 BINOMIAL_EXACT_MEAN = 30.0
@@ -32,6 +32,9 @@ class SynapseConstants(NamedTuple):
     ``buffer_input``: jumps onto ``v`` that arrive while the neuron is refractory are kept
     (discounted by the leak over the rest of the refractory period) and added when it ends,
     NEST's ``refractory_input``; otherwise they are discarded, as in Brian2.
+    ``theta_plus``/``decay_theta``: the adaptive threshold (the population's one other
+    network constant): ``theta`` decays by ``decay_theta`` per step and gains ``theta_plus``
+    at each spike; the neuron fires above ``v_th + theta``.
     """
 
     k_exc: float
@@ -44,6 +47,8 @@ class SynapseConstants(NamedTuple):
     dt_over_tau: float  # dt / tau_m
     g_leak: float  # 1: the leak conductance, the unit of ge and gi (COBA)
     buffer_input: bool
+    theta_plus: float
+    decay_theta: float
 
 
 def population_constants(pops, p):
@@ -56,7 +61,8 @@ def population_constants(pops, p):
     synapse = SynapseConstants(pops.k_exc[p], pops.k_inh[p], pops.decay_exc[p],
                                pops.decay_inh[p], pops.conductance[p] != 0, pops.e_exc[p],
                                pops.e_inh[p], pops.dt_over_tau[p], pops.g_leak[p],
-                               pops.buffer_input[p] != 0)
+                               pops.buffer_input[p] != 0, pops.theta_plus[p],
+                               pops.decay_theta[p])
     return neuron, synapse
 
 
@@ -93,9 +99,11 @@ def exp_vectorisable(x):
     return p
 
 
-def network_neuron_update(v, ge, gi, refrac, current, c, syn):
-    """One step of one network neuron: returns ``(v, ge, gi, refrac, spiked)``. The reset is
-    applied by the network loop after this step's spikes are delivered (:func:`lif_reset`).
+def network_neuron_update(v, ge, gi, refrac, theta, current, c, syn):
+    """One step of one network neuron: returns ``(v, ge, gi, refrac, theta, spiked)``. The
+    reset is applied by the network loop after this step's spikes are delivered
+    (:func:`lif_reset`, and ``theta += syn.theta_plus``). The threshold is ``v_th + theta``,
+    ``theta`` decayed first (Brian2's order: state update, then threshold).
 
     Refractoriness in the network counts one more than in :func:`lif_gate`: after a spike
     ``refrac = ref_steps + 1``; the neuron is held while ``refrac > 1`` and integrates again
@@ -109,9 +117,13 @@ def network_neuron_update(v, ge, gi, refrac, current, c, syn):
         v_driven = v_inf + (v - v_inf) * exp_vectorisable(-g_total * syn.dt_over_tau)
     else:
         v_driven = lif_drive(v, current, c) + ge * syn.k_exc + gi * syn.k_inh
-    v_new, _, spiked = lif_gate(v, v_driven, refrac - 1, c)
+    theta_new = theta * syn.decay_theta
+    # lif_gate's refractoriness and threshold, the threshold raised by theta (branch-free)
+    active = refrac <= 1
+    v_new = v_driven if active else v
+    spiked = active and v_new > c.v_th + theta_new
     refrac_new = refrac - 1 if refrac > 0 else refrac
-    return v_new, ge * syn.decay_exc, gi * syn.decay_inh, refrac_new, spiked
+    return v_new, ge * syn.decay_exc, gi * syn.decay_inh, refrac_new, theta_new, spiked
 
 
 def network_v_jump(v, held, refrac, spiked, amount, c, syn):
@@ -139,15 +151,16 @@ def release_held(v, held, refrac):
     return v, held
 
 
-def network_neuron_store(v, ge, gi, refrac, fired, j, current, c, syn):
+def network_neuron_store(v, ge, gi, refrac, theta, fired, j, current, c, syn):
     """:func:`network_neuron_update` of neuron ``j`` of the state arrays, written back (and
     ``fired[j]`` set); returns whether it spiked. The loop body of both network kernels."""
-    v_j, ge_j, gi_j, r_j, spiked = network_neuron_update(v[j], ge[j], gi[j], refrac[j], current,
-                                                         c, syn)
+    v_j, ge_j, gi_j, r_j, theta_j, spiked = network_neuron_update(
+        v[j], ge[j], gi[j], refrac[j], theta[j], current, c, syn)
     v[j] = v_j
     ge[j] = ge_j
     gi[j] = gi_j
     refrac[j] = r_j
+    theta[j] = theta_j
     fired[j] = 1 if spiked else 0
     return spiked
 

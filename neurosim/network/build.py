@@ -25,6 +25,7 @@ from neurosim.kernels.records import (
 )
 from neurosim.network.drives import build_drives
 from neurosim.network.monitors import RateMonitor, SpikeMonitor, StateMonitor
+from neurosim.network.plasticity import build_plasticity
 from neurosim.network.projections import TARGETS
 
 if TYPE_CHECKING:  # the Network is passed in; this module sits below network.py
@@ -79,9 +80,11 @@ def check_indices(net: Any) -> None:
             check(f"{type(mon).__name__} of {group.name!r}: indices", mon.recorded, group.n)
 
 
-def build_records(net: Any, offsets: dict[int, int], chunk_steps: int) -> NetworkRecords:
+def build_records(net: Any, offsets: dict[int, int], chunk_steps: int
+                  ) -> tuple[NetworkRecords, dict]:
     """Every record of ``net`` (a :class:`neurosim.network.Network`) on the host (its indices
-    checked by :func:`check_indices` first)."""
+    checked by :func:`check_indices` first), and where each plastic projection's synapses are
+    in the plasticity record (:func:`~neurosim.network.plasticity.build_plasticity`)."""
     n_sources = sum(g.n for g in net.populations + net.poisson + net.sources)
     synapses = _synapse_groups(net, offsets, n_sources)
     depth = int(synapses.delay.max(initial=0)) + 1
@@ -91,6 +94,8 @@ def build_records(net: Any, offsets: dict[int, int], chunk_steps: int) -> Networ
     if exact:
         synapses, quantum = _quantise(synapses)
     ring_dtype = np.int64 if exact else net.dtype
+    spike_width = n_sources + _repeats_per_step(net)
+    plasticity, plastic_index = build_plasticity(net, offsets, n_sources, spike_width)
     return NetworkRecords(
         populations=_populations(net.populations, net.dt_s, net.dtype),
         neurons=neurons,
@@ -99,11 +104,12 @@ def build_records(net: Any, offsets: dict[int, int], chunk_steps: int) -> Networ
         synapses=synapses,
         delivery=Delivery(ring=np.zeros((depth, 3, len(neurons.v)), ring_dtype),
                           dirty=np.zeros((depth, 3), np.uint8),
-                          spike_list=np.zeros(n_sources + _repeats_per_step(net), np.int32),
+                          spike_list=np.zeros(spike_width, np.int32),
                           exact=exact,
                           quantum=np.dtype(net.dtype).type(quantum)),
         recorders=build_recorders(net, offsets, chunk_steps),
-    )
+        plasticity=plasticity,
+    ), plastic_index
 
 
 #: Exact accumulation: one integer unit is 2**-QUANTUM_BITS of the largest weight (rounded up to
@@ -139,7 +145,9 @@ def _populations(populations: list[Population], dt: float, dtype: Any) -> Popula
             "ref_steps": prm.refractory_steps(dt),
             "conductance": pop.synapse_model == "conductance", "e_exc": pop.e_exc,
             "e_inh": pop.e_inh, "dt_over_tau": dt / prm.tau_m_s, "g_leak": 1.0,
-            "buffer_input": pop.refractory_input == "buffer"})
+            "buffer_input": pop.refractory_input == "buffer", "theta_plus": pop.theta_plus,
+            "decay_theta": (math.exp(-dt / pop.tau_theta_s) if pop.tau_theta_s is not None
+                            else 1.0)})
     kinds = {"leaky": np.uint8, "subtract": np.uint8, "ref_steps": np.int64,
              "conductance": np.uint8, "buffer_input": np.uint8}
     columns = {name: np.array([row[name] for row in rows], kinds.get(name, dtype))
@@ -167,6 +175,7 @@ def _neurons(net: Any, offsets: dict[int, int]) -> Neurons:
     ge0 = cast_finite("ge0", np.concatenate([p.ge0 for p in net.populations]), dtype)
     gi0 = cast_finite("gi0", np.concatenate([p.gi0 for p in net.populations]), dtype)
     return Neurons(v=v0, ge=ge0, gi=gi0, refrac=np.zeros(n, np.int32), held=np.zeros(n, dtype),
+                   theta=np.zeros(n, dtype),
                    fired=fired, fired_words=fired.view(np.uint64), population=population,
                    i_bias=i_bias, timed_i=timed_i)
 
@@ -230,8 +239,9 @@ def _synapse_groups(net: Any, offsets: dict, n_sources: int) -> SynapseGroups:
     """Merge every projection into CSR groups keyed by (target, delay, weight class): the
     projections whose synapses all carry one weight form groups of their own, delivered
     without reading per-synapse weights (half the memory traffic of a spike)."""
-    classes = {id(p): weight_class(p) for p in net.projections}
-    keys = sorted({(TARGETS.index(p.target), int(d), *classes[id(p)]) for p in net.projections
+    fixed = [p for p in net.projections if p.plasticity is None]  # plastic ones learn apart
+    classes = {id(p): weight_class(p) for p in fixed}
+    keys = sorted({(TARGETS.index(p.target), int(d), *classes[id(p)]) for p in fixed
                    for d in np.unique(p.delay_steps)})
     n_groups = len(keys)
     if not n_groups:
@@ -255,7 +265,7 @@ def _synapse_groups(net: Any, offsets: dict, n_sources: int) -> SynapseGroups:
     # each projection's own order (what a stable sort by (group, source) gives), placed
     # straight into the final arrays: about 16 bytes per synapse of the largest projection
     # besides the 8 of the result, not 60 for all of them.
-    built = [p for p in net.projections if p.post_idx.size]
+    built = [p for p in fixed if p.post_idx.size]
     flat_counts = np.zeros(n_groups * n_sources, np.int64)
     for proj in built:
         keys_p = codes_of(proj) * n_sources + (proj.pre_idx.astype(np.int64)

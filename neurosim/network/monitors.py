@@ -37,6 +37,10 @@ class SpikeMonitor:
     def _append(self, steps: np.ndarray, local_idx: np.ndarray) -> None:
         self._chunks.append((steps.astype(np.int64), local_idx.astype(np.int64)))
 
+    def clear(self) -> None:
+        """Forget the spikes recorded so far (e.g. after reading one stimulus' counts)."""
+        self._chunks.clear()
+
     @property
     def steps(self) -> np.ndarray:
         return np.concatenate([c[0] for c in self._chunks]) if self._chunks else np.zeros(0, int)

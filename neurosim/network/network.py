@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from neurosim.backends import get_backend
-from neurosim.checks import check_choice, check_dtype_arg, check_scalar
+from neurosim.checks import check_array, check_choice, check_dtype_arg, check_scalar
 from neurosim.network.build import (
     build_recorders,
     build_records,
+    cast_finite,
     check_indices,
     source_offsets,
     state_monitor_of,
@@ -27,6 +28,7 @@ from neurosim.network.build import (
 )
 from neurosim.network.memory import check_fits, synapse_bytes
 from neurosim.network.monitors import RateMonitor, SpikeMonitor, StateMonitor
+from neurosim.network.plasticity import plastic_projections
 from neurosim.network.populations import (
     CurrentInput,
     PoissonGroup,
@@ -185,13 +187,13 @@ class Network:
         check_indices(self)  # what the kernels will index, before any size is estimated
         check_fits(self.memory_estimate(), "this network")
         offsets = source_offsets(self.populations, self.poisson, self.sources)
-        records = build_records(self, offsets, chunk_steps)
+        records, plastic_index = build_records(self, offsets, chunk_steps)
         self._max_delay = int(records.synapses.delay.max(initial=0))
         kernels = get_backend(self.backend)
         self.simulation = Simulation(
             kernels=kernels, records=kernels.network_upload(records), offsets=offsets,
             population_rows={id(p): k for k, p in enumerate(self.populations)},
-            chunk_steps=chunk_steps)
+            chunk_steps=chunk_steps, plastic_index=plastic_index)
         return self.simulation
 
     # -- running -------------------------------------------------------------------------------
@@ -241,4 +243,92 @@ class Network:
         lo = sim.offsets[id(population)]
         sl = slice(lo, lo + population.n)
         return {"v": neurons.v[sl].copy(), "ge": neurons.ge[sl].copy(),
-                "gi": neurons.gi[sl].copy(), "refractory": np.maximum(neurons.refrac[sl] - 1, 0)}
+                "gi": neurons.gi[sl].copy(), "refractory": np.maximum(neurons.refrac[sl] - 1, 0),
+                "theta": neurons.theta[sl].copy()}
+
+    def set_state(self, population: Population, **values: Any) -> None:
+        """Set ``v``, ``ge``, ``gi`` or ``theta`` (a scalar or one value per neuron) of a
+        population, e.g. to start every stimulus from rest or to restore thresholds."""
+        self._check_group(population, self.populations, "population")
+        sim = self.build()
+        lo = sim.offsets[id(population)]
+        for name, value in values.items():
+            if name not in ("v", "ge", "gi", "theta"):
+                raise ValueError(f"set_state sets v, ge, gi or theta, not {name!r}")
+            array = population._per_neuron(name, value)
+            state = getattr(sim.records.neurons, name)
+            state[lo:lo + population.n] = cast_finite(name, array, self.dtype)
+
+    def set_poisson_rates(self, group: PoissonGroup, rate_hz: Any) -> None:
+        """New rates (Hz, a scalar or one per source) for a Poisson group, from the next
+        step on (e.g. the next stimulus); the random streams continue."""
+        self._check_group(group, self.poisson, "PoissonGroup")
+        rates = check_array("rate_hz", rate_hz, ndim=(0, 1), dtype=np.float64)
+        if rates.ndim == 1 and rates.shape != (group.n,):
+            raise ValueError(f"rate_hz must be a scalar or have shape ({group.n},), got "
+                             f"{rates.shape}")
+        if not np.all(np.isfinite(rates)) or rates.min(initial=0) < 0 \
+                or rates.max(initial=0) * self.dt_s > 1:
+            raise ValueError(f"rate_hz must be finite, in [0, 1/dt_s = {1 / self.dt_s:g}]")
+        sim = self.build()
+        lo = sim.offsets[id(group)] - self.n_neurons
+        p = np.broadcast_to(rates * self.dt_s, (group.n,))
+        sim.records.sources.poisson_p[lo:lo + group.n] = np.ascontiguousarray(p)
+
+    # -- plasticity ------------------------------------------------------------------------------
+    def _plastic(self, projection: Projection) -> tuple[Simulation, np.ndarray, int]:
+        self._check_group(projection, self.projections, "projection")
+        sim = self.build()
+        if id(projection) not in sim.plastic_index:
+            raise ValueError("this projection has no plasticity (build it with plasticity="
+                             "STDP(...)): its weights are projection.weight")
+        q = [id(p) for p in plastic_projections(self)].index(id(projection))
+        return sim, sim.plastic_index[id(projection)], q
+
+    def weights_of(self, projection: Projection) -> np.ndarray:
+        """The projection's weights now (float64, in its synapse order: ``pre_idx``,
+        ``post_idx``); for a plastic projection, what learning has made of them."""
+        if getattr(projection, "plasticity", None) is None:
+            return np.asarray(projection.weight, np.float64).copy()
+        sim, index, _ = self._plastic(projection)
+        return _to_host(sim.records.plasticity.weight)[index]
+
+    def set_weights(self, projection: Projection, weights: Any) -> None:
+        """Replace a plastic projection's weights (same order as :meth:`weights_of`)."""
+        sim, index, _ = self._plastic(projection)
+        weights = check_array("weights", weights, ndim=1, dtype=np.float64, allow_empty=True)
+        if weights.shape != index.shape or not np.isfinite(weights).all():
+            raise ValueError(f"weights must be {index.size} finite values, got shape "
+                             f"{weights.shape}")
+        all_weights = _to_host(sim.records.plasticity.weight)
+        all_weights[index] = weights
+        sim.records.plasticity.weight[:] = all_weights
+
+    def normalize_weights(self, projection: Projection, total: float) -> None:
+        """Scale each neuron's incoming weights of a plastic projection so that they sum to
+        ``total`` (Diehl & Cook's normalisation; a neuron whose weights sum to 0 keeps them)."""
+        total = check_scalar("total", total, positive=True)
+        sim, _, q = self._plastic(projection)
+        sim.kernels.normalize_weights(sim.records.plasticity, q, total)
+
+    def set_learning(self, enabled: bool, projection: Projection | None = None) -> None:
+        """Switch learning on or off for one plastic projection or all of them (traces keep
+        running either way, so switching back on is seamless)."""
+        if not isinstance(enabled, bool | np.bool_):
+            raise TypeError(f"enabled must be True or False, got {enabled!r}")
+        sim = self.build()
+        flags = _to_host(sim.records.plasticity.enabled)
+        if projection is None:
+            flags[:] = enabled
+        else:
+            flags[self._plastic(projection)[2]] = enabled
+        sim.records.plasticity.enabled[:] = flags
+
+    def _check_group(self, group: Any, bucket: list, kind: str) -> None:
+        if not any(group is g for g in bucket):
+            raise ValueError(f"this {kind} is not part of the network (add it first)")
+
+
+def _to_host(array: Any) -> np.ndarray:
+    """A host copy of a host or device array."""
+    return array.copy_to_host() if hasattr(array, "copy_to_host") else np.array(array)

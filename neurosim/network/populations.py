@@ -73,6 +73,11 @@ class Population:
         them (Brian2's ``(unless refractory)``, NEST's default), or ``"buffer"`` them, decayed
         by the leak until the refractory period ends, and add them then (NEST's
         ``refractory_input=True``). Jumps onto ``ge``/``gi`` are always taken.
+    theta_plus : float
+        Adaptive threshold (Diehl & Cook 2015): each spike adds ``theta_plus`` to the neuron's
+        ``theta`` and the neuron fires when ``v > v_th + theta``; 0 (default) disables it.
+    tau_theta_s : float, optional
+        Time constant with which ``theta`` decays back to 0 (``None``: it never decays).
     """
 
     n: int
@@ -88,6 +93,8 @@ class Population:
     ge0: Any = 0.0
     gi0: Any = 0.0
     refractory_input: str = "discard"
+    theta_plus: float = 0.0
+    tau_theta_s: float | None = None
 
     def __post_init__(self) -> None:
         self.n = _count("n", self.n)
@@ -104,6 +111,9 @@ class Population:
                                           ("current", "conductance"))
         self.refractory_input = check_choice("refractory_input", self.refractory_input,
                                              ("discard", "buffer"))
+        self.theta_plus = check_scalar("theta_plus", self.theta_plus, nonnegative=True)
+        if self.tau_theta_s is not None:
+            check_scalar("tau_theta_s", self.tau_theta_s, positive=True)
         self.e_exc = check_scalar("e_exc", self.e_exc)
         self.e_inh = check_scalar("e_inh", self.e_inh)
         if self.synapse_model == "conductance" and not self.params.leaky:

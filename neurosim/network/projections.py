@@ -16,6 +16,7 @@ import numpy as np
 from neurosim.checks import check_array, check_choice, check_scalar
 from neurosim.kernels.cpu import distinct_samples
 from neurosim.network.memory import check_fits
+from neurosim.network.plasticity import STDP
 from neurosim.network.populations import PoissonGroup, Population, SpikeSource
 
 TARGETS = ("exc", "inh", "v")
@@ -29,6 +30,8 @@ class Projection:
 
     Build with the ``connect_*`` functions. ``target`` is ``"exc"``/``"inh"`` (add to the
     exponential synaptic current) or ``"v"`` (jump of the membrane potential).
+    ``plasticity``: an :class:`~neurosim.network.plasticity.STDP` rule, or ``None`` (fixed
+    weights); every ``connect_*`` function takes it as a keyword.
     """
 
     pre: Source
@@ -38,6 +41,7 @@ class Projection:
     weight: np.ndarray     # float32
     delay_steps: np.ndarray  # int32 per synapse before grouping, or a single value
     target: str = "exc"
+    plasticity: Any = None  # an STDP rule: the weights learn (neurosim.network.plasticity)
 
     @property
     def n_synapses(self) -> int:
@@ -94,7 +98,15 @@ def _check_build(n_synapses: float, pre: Source, post: Population) -> None:
                f"building about {n_synapses:,.0f} synapses {pre.name!r} -> {post.name!r}")
 
 
-def _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng) -> Projection:
+def _check_plasticity(plasticity: Any) -> Any:
+    if plasticity is not None and not isinstance(plasticity, STDP):
+        raise TypeError(f"plasticity must be an STDP rule or None, got "
+                        f"{type(plasticity).__name__}")
+    return plasticity
+
+
+def _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng,
+            plasticity=None) -> Projection:
     order = np.lexsort((post_idx, pre_idx))
     pre_idx, post_idx = pre_idx[order], post_idx[order]
     weights = _weights(weight, len(order), rng)
@@ -104,12 +116,12 @@ def _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng) -> P
     if np.ndim(delay_steps) == 1:
         delays = delays[order]
     return Projection(pre, post, pre_idx.astype(np.int32), post_idx.astype(np.int32), weights,
-                      delays, target)
+                      delays, target, _check_plasticity(plasticity))
 
 
 def connect_explicit(pre: Source, post: Population, pre_idx: Any, post_idx: Any,
                      weight: WeightSpec = 1.0, *, delay_steps: Any = 0,
-                     target: str = "exc") -> Projection:
+                     target: str = "exc", plasticity: Any = None) -> Projection:
     """Synapses from explicit ``(pre_idx[k], post_idx[k])`` pairs with weights and delays."""
     target = _check_endpoints(pre, post, target)
     pre_idx = check_array("pre_idx", pre_idx, ndim=1, kind="iu", dtype=np.int64,
@@ -124,11 +136,11 @@ def connect_explicit(pre: Source, post: Population, pre_idx: Any, post_idx: Any,
             raise ValueError(f"{name} must be in [0, {size}), got values from {idx.min()} to "
                              f"{idx.max()}")
     return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target,
-                   np.random.default_rng(0))
+                   np.random.default_rng(0), plasticity)
 
 
 def connect_dense(pre: Source, post: Population, weights: Any, *, delay_steps: Any = 0,
-                  target: str = "exc") -> Projection:
+                  target: str = "exc", plasticity: Any = None) -> Projection:
     """All-to-all synapses with a weight matrix of shape (pre.n, post.n)."""
     target = _check_endpoints(pre, post, target)
     weights = check_array("weights", weights, ndim=2, dtype=np.float64)
@@ -138,7 +150,7 @@ def connect_dense(pre: Source, post: Population, weights: Any, *, delay_steps: A
     _check_build(weights.size, pre, post)
     pre_idx, post_idx = np.indices(weights.shape).reshape(2, -1)
     return _finish(pre, post, pre_idx, post_idx, weights.reshape(-1), delay_steps, target,
-                   np.random.default_rng(0))
+                   np.random.default_rng(0), plasticity)
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -153,7 +165,7 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
 def connect_fixed_probability(pre: Source, post: Population, p: float,
                               weight: WeightSpec = 1.0, *, delay_steps: Any = 0,
                               target: str = "exc", seed: int = 0,
-                              autapses: bool = True) -> Projection:
+                              autapses: bool = True, plasticity: Any = None) -> Projection:
     """Each (pre, post) pair is connected independently with probability ``p`` (Brian2's
     ``connect(p=...)``; ``autapses=False`` drops i -> i when ``pre is post``)."""
     target = _check_endpoints(pre, post, target)
@@ -175,7 +187,7 @@ def connect_fixed_probability(pre: Source, post: Population, p: float,
     if not autapses and pre is post:
         keep = pre_idx != post_idx
         pre_idx, post_idx = pre_idx[keep], post_idx[keep]
-    return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng)
+    return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng, plasticity)
 
 
 def _distinct_draws(rng: np.random.Generator, rows: int, k: int, n: int) -> np.ndarray:
@@ -202,7 +214,7 @@ def _distinct_draws(rng: np.random.Generator, rows: int, k: int, n: int) -> np.n
 
 
 def _fixed_degree(pre: Source, post: Population, k: Any, weight: WeightSpec, delay_steps: Any,
-                  target: str, seed: int, *, per_post: bool) -> Projection:
+                  target: str, seed: int, *, per_post: bool, plasticity: Any) -> Projection:
     """``k`` distinct partners for every neuron of one side (post: in-degree, pre: out-degree)."""
     target = _check_endpoints(pre, post, target)
     k = check_scalar("k", k, nonnegative=True, integer=True)
@@ -212,18 +224,20 @@ def _fixed_degree(pre: Source, post: Population, k: Any, weight: WeightSpec, del
     drawn = _distinct_draws(rng, fixed.n, k, free.n).reshape(-1)
     repeated = np.repeat(np.arange(fixed.n), k)
     pre_idx, post_idx = (drawn, repeated) if per_post else (repeated, drawn)
-    return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng)
+    return _finish(pre, post, pre_idx, post_idx, weight, delay_steps, target, rng, plasticity)
 
 
 def connect_fixed_indegree(pre: Source, post: Population, k: int, weight: WeightSpec = 1.0, *,
                            delay_steps: Any = 0, target: str = "exc",
-                           seed: int = 0) -> Projection:
+                           seed: int = 0, plasticity: Any = None) -> Projection:
     """Every postsynaptic neuron receives exactly ``k`` synapses from distinct sources."""
-    return _fixed_degree(pre, post, k, weight, delay_steps, target, seed, per_post=True)
+    return _fixed_degree(pre, post, k, weight, delay_steps, target, seed, per_post=True,
+                         plasticity=plasticity)
 
 
 def connect_fixed_outdegree(pre: Source, post: Population, k: int, weight: WeightSpec = 1.0, *,
                             delay_steps: Any = 0, target: str = "exc",
-                            seed: int = 0) -> Projection:
+                            seed: int = 0, plasticity: Any = None) -> Projection:
     """Every presynaptic neuron makes exactly ``k`` synapses onto distinct targets."""
-    return _fixed_degree(pre, post, k, weight, delay_steps, target, seed, per_post=False)
+    return _fixed_degree(pre, post, k, weight, delay_steps, target, seed, per_post=False,
+                         plasticity=plasticity)

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
@@ -32,6 +32,7 @@ class Simulation:
     chunk_steps: int  # the recorders hold this many steps
     steps_done: int = 0  # steps simulated so far (the network's clock)
     run_s: float = 0.0  # seconds spent in kernel calls
+    plastic_index: dict = field(default_factory=dict)  # id(projection) -> synapse positions
 
 
 def run_chunks(sim: Simulation, monitors: list, n_steps: int, *, progress: bool) -> None:

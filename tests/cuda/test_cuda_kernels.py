@@ -236,3 +236,28 @@ def test_models_network_cpu_equals_cuda(refractory_input):
         for var in ("v", "ge", "gi"):
             np.testing.assert_allclose(gpu_net.state_of(gpu_pop)[var],
                                        cpu_net.state_of(pop)[var], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("rule", ["pair additive", "triplet", "diehl-cook"])
+def test_stdp_network_cpu_equals_cuda(rule):
+    """Plastic projections with delays, adaptive thresholds: the same spikes and weights."""
+    from neurosim.network import SpikeMonitor
+    from tests.test_plasticity import RULES, _network
+
+    runs = []
+    for backend in ("cpu", "cuda"):
+        net, pops, plastic = _network(RULES[rule], seed=2, theta=True, backend=backend)
+        mon = SpikeMonitor(pops[0])
+        net.add(mon)
+        net.run(0.12, progress=False)
+        net.normalize_weights(plastic[0], 5.0)
+        net.set_learning(False, plastic[1])
+        net.run(0.03, progress=False)
+        runs.append((mon.as_raster(150), [net.weights_of(p) for p in plastic],
+                     net.state_of(pops[0])["theta"]))
+    (cpu_raster, cpu_w, cpu_theta), (gpu_raster, gpu_w, gpu_theta) = runs
+    assert cpu_raster.sum() > 20
+    np.testing.assert_array_equal(cpu_raster, gpu_raster)
+    for a, b in zip(cpu_w, gpu_w):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(cpu_theta, gpu_theta, rtol=0, atol=1e-12)

@@ -1,0 +1,118 @@
+"""STDP in the CPU network loop: one compiled function per step, called by
+:mod:`neurosim.kernels.cpu_network` after the step's spikes are collected and delivered.
+
+In Brian2's order within a step: (1) every trace decays one step; (2) the step's spikes are
+kept (``spike_hist``) and bump their sources' presynaptic traces; (3) the presynaptic spikes
+that arrive now (emitted ``delay`` steps ago) deliver their synapses' weights into this step's
+ring-buffer slot and then depress them (Brian2's ``on_pre``: ``ge += w`` before ``w`` changes);
+(4) the neurons that spiked potentiate their incoming synapses (``on_post``, after ``on_pre``)
+and bump their postsynaptic traces. The arithmetic is :mod:`neurosim.kernels.scalar_plasticity`.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from neurosim.config import NJIT_OPTIONS
+from neurosim.kernels import scalar, scalar_plasticity
+
+rules = scalar.compile_rules(njit(inline="always", **NJIT_OPTIONS), scalar_plasticity.RULES)
+_rule = rules.stdp_constants
+_bump = rules.trace_bump
+_depress = rules.stdp_depress
+_potentiate = rules.stdp_potentiate
+
+
+@njit(**NJIT_OPTIONS)
+def plasticity_step(t, pl, spike_list, n_spk, n_neurons, ring, dirty):
+    """One step of every plastic projection (nothing when there is none)."""
+    n_proj = pl.target.shape[0]
+    if n_proj == 0:
+        return
+    depth = pl.pre1.shape[0]
+    now = t % depth
+    before = (t + depth - 1) % depth
+    # (1) decay
+    for q in range(n_proj):
+        rule = _rule(pl, q)
+        base = pl.pre_base[q]
+        for j in range(base, base + pl.pre_hi[q] - pl.pre_lo[q]):
+            pl.pre1[now, j] = pl.pre1[before, j] * rule.decay_pre
+            pl.pre2[now, j] = pl.pre2[before, j] * rule.decay_x
+        base = pl.post_base[q]
+        for j in range(base, base + pl.post_hi[q] - pl.post_lo[q]):
+            pl.post1[j] *= rule.decay_post
+            pl.post2[j] *= rule.decay_y
+    # (2) keep the step's spikes, bump the presynaptic traces
+    pl.hist_count[now] = n_spk
+    for k in range(n_spk):
+        s = spike_list[k]
+        pl.spike_hist[now, k] = s
+        for q in range(n_proj):
+            if pl.pre_lo[q] <= s and s < pl.pre_hi[q]:
+                j = pl.pre_base[q] + s - pl.pre_lo[q]
+                nearest = pl.nearest[q] != 0
+                pl.pre1[now, j] = _bump(pl.pre1[now, j], nearest)
+                pl.pre2[now, j] = _bump(pl.pre2[now, j], nearest)
+    # (3) arrivals: deliver, then depress
+    ring_slot = t % ring.shape[0]
+    for lane in range(pl.lane_q.shape[0]):
+        q = pl.lane_q[lane]
+        d = pl.lane_delay[lane]
+        if d > t:
+            continue  # emitted before the first step: nothing
+        emitted = (t - d) % depth
+        earlier = (t - d + depth - 1) % depth
+        rule = _rule(pl, q)
+        learn = pl.enabled[q] != 0
+        target = pl.target[q]
+        row = ring[ring_slot, target]
+        for k in range(pl.hist_count[emitted]):
+            s = pl.spike_hist[emitted, k]
+            lo = pl.indptr[lane, s]
+            hi = pl.indptr[lane, s + 1]
+            if hi == lo:
+                continue
+            dirty[ring_slot, target] = 1
+            # the slow presynaptic trace just before this spike (triplet depression)
+            r2_before = pl.pre2[earlier, pl.pre_slot[lo]] * rule.decay_x
+            post_shift = pl.post_base[q] - pl.post_lo[q]
+            for z in range(lo, hi):
+                post = pl.post[z]
+                row[post] += pl.weight[z]
+                if learn:
+                    pl.weight[z] = _depress(pl.weight[z], pl.post1[post + post_shift],
+                                            r2_before, rule)
+    # (4) postsynaptic spikes: potentiate, then bump the postsynaptic traces
+    for k in range(n_spk):
+        i = spike_list[k]
+        if i >= n_neurons:
+            continue  # a spike source, not a neuron
+        for q in range(n_proj):
+            if pl.post_lo[q] <= i and i < pl.post_hi[q]:
+                slot = pl.post_base[q] + i - pl.post_lo[q]
+                rule = _rule(pl, q)
+                if pl.enabled[q] != 0:
+                    o2_before = pl.post2[slot]
+                    for m in range(pl.post_ptr[slot], pl.post_ptr[slot + 1]):
+                        z = pl.post_syn[m]
+                        r1 = pl.pre1[(t - pl.delay[z]) % depth, pl.pre_slot[z]]
+                        pl.weight[z] = _potentiate(pl.weight[z], r1, o2_before, rule)
+                pl.post1[slot] = _bump(pl.post1[slot], rule.nearest)
+                pl.post2[slot] = _bump(pl.post2[slot], rule.nearest)
+
+
+@njit(**NJIT_OPTIONS)
+def normalize_weights(pl, q, total):
+    """Scale the incoming weights of every postsynaptic neuron of projection ``q`` so that
+    they sum to ``total`` (a neuron whose weights sum to 0 keeps them)."""
+    base = pl.post_base[q]
+    for slot in range(base, base + pl.post_hi[q] - pl.post_lo[q]):
+        lo, hi = pl.post_ptr[slot], pl.post_ptr[slot + 1]
+        summed = 0.0
+        for m in range(lo, hi):
+            summed += pl.weight[pl.post_syn[m]]
+        if summed != 0.0:
+            scale = total / summed
+            for m in range(lo, hi):
+                pl.weight[pl.post_syn[m]] *= scale
