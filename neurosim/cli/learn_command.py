@@ -44,7 +44,7 @@ def _cmd_learn(args: argparse.Namespace) -> int:
     from neurosim.studies.diehl_cook_report import run_study, summary
 
     config = config_from_args(args)
-    out = Path(args.out)
+    out = Path(args.out or ("out/diehl_cook_quick" if args.quick else "out/diehl_cook"))
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
     checkpoint = Path(args.checkpoint) if args.checkpoint else out / "checkpoint"
@@ -80,15 +80,15 @@ def add_learn(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", type=positive_int,
                    help="last training images that assign the neurons' labels")
     p.add_argument("--label-pass", choices=("frozen", "training"),
-                   help="labels from a second showing with learning frozen (default) or from "
-                        "the counts while learning (faster)")
+                   help="labels from a second showing with learning frozen (the default) or "
+                        "from the counts while learning (faster; --quick's default)")
     p.add_argument("--neurons", type=positive_int, help="excitatory neurons (default 400)")
     p.add_argument("--checkpoint", metavar="DIR",
                    help="checkpoint folder (default OUT/checkpoint)")
     p.add_argument("--checkpoint-every", type=positive_int, metavar="N",
                    help="images between checkpoints (default 1000)")
-    p.add_argument("--out", default="out/diehl_cook", metavar="DIR",
-                   help="folder of the report, weights and figure")
+    p.add_argument("--out", metavar="DIR", help="folder of the report, weights and figure "
+                   "(default out/diehl_cook, with --quick out/diehl_cook_quick)")
     p.add_argument("--data", metavar="DIR", help="folder with the MNIST IDX files "
                    "(default: $NEUROSIM_DATA, else the cached download)")
     p.add_argument("--seed", type=int, default=0)
