@@ -108,7 +108,8 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
                         n_spk += 1
         n_neuron_spk = n_spk
         for j in range(n_poisson):
-            if _hash_uniform(seed, np.uint64(t), np.uint64(j)) < sources.poisson_p[j]:
+            p_j = sources.poisson_p[j]  # (silent sources, e.g. black pixels, cost no draw)
+            if p_j > 0.0 and _hash_uniform(seed, np.uint64(t), np.uint64(j)) < p_j:
                 spike_list[n_spk] = n + j
                 n_spk += 1
         g = _find_sorted(sources.gen_step, t)

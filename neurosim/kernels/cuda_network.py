@@ -101,7 +101,8 @@ def _network_kernel(clock, pops, neurons, sources, drives, synapses, delivery, r
                 if record_rate:
                     cuda.atomic.add(rec.rate, (k, p), 1)
         for j in range(tid, n_poisson, stride):
-            if _hash_uniform(seed, np.uint64(t), np.uint64(j)) < sources.poisson_p[j]:
+            p_j = sources.poisson_p[j]  # (silent sources, e.g. black pixels, cost no draw)
+            if p_j > 0.0 and _hash_uniform(seed, np.uint64(t), np.uint64(j)) < p_j:
                 spike_list[cuda.atomic.add(counters, COUNT_STEP_SPIKES, 1)] = n + j
         g = _find_sorted(sources.gen_step, t)
         if g >= 0:
