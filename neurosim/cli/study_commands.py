@@ -211,8 +211,8 @@ def _validate_stdp(args: argparse.Namespace) -> int:
 
     quiet = args.quiet or args.json
     result = sv.validate_stdp(
-        duration_s=100.0 if args.duration is None else args.duration, seed=args.seed,
-        target=args.target, dtype=args.dtype,
+        duration_s=100.0 if args.duration is None else args.duration,
+        seeds=tuple(range(args.seed, args.seed + args.seeds)), target=args.target, dtype=args.dtype,
         log=None if quiet else lambda line: print(line, file=sys.stderr, flush=True))
     write_json(args, "validate_stdp.json", result)
     if args.out:

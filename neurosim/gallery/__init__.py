@@ -5,11 +5,12 @@ monitor over every neuron); ``simulate(name, duration_s=..., **params)`` builds,
 summarises it (:class:`ModelRun`: rate, synchrony and CV of inter-spike intervals from
 :mod:`neurosim.gallery.stats`); ``run_model`` is the flat form a parameter sweep calls.
 
-==============  ==============================================================================
-``cuba``        Vogels & Abbott (2005) / Brette et al. (2007) benchmark 2: current synapses
-``coba``        the same network with conductance-based synapses (benchmark 1)
-``brunel2000``  Brunel (2000): sparse E/I network with Poisson drive, four regimes (Fig. 8)
-==============  ==============================================================================
+===============  ==============================================================================
+``cuba``         Vogels & Abbott (2005) / Brette et al. (2007) benchmark 2: current synapses
+``coba``         the same network with conductance-based synapses (benchmark 1)
+``brunel2000``   Brunel (2000): sparse E/I network with Poisson drive, four regimes (Fig. 8)
+``song_abbott``  Song, Miller & Abbott (2000): one neuron, 1,000 Poisson inputs, additive STDP
+===============  ==============================================================================
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ MODELS: dict[str, str] = {
     "cuba": "neurosim.gallery.cuba",
     "coba": "neurosim.gallery.coba",
     "brunel2000": "neurosim.gallery.brunel",
+    "song_abbott": "neurosim.gallery.song_abbott",
 }
 
 
