@@ -33,16 +33,25 @@ def plasticity_step(t, pl, spike_list, n_spk, n_neurons, ring, dirty):
     now = t % depth
     before = (t + depth - 1) % depth
     # (1) decay
+    # (the slow traces only where the triplet terms read them; 1-D rows: the loops vectorise)
+    pre1_now, pre1_before = pl.pre1[now], pl.pre1[before]
+    pre2_now, pre2_before = pl.pre2[now], pl.pre2[before]
     for q in range(n_proj):
         rule = _rule(pl, q)
-        base = pl.pre_base[q]
-        for j in range(base, base + pl.pre_hi[q] - pl.pre_lo[q]):
-            pl.pre1[now, j] = pl.pre1[before, j] * rule.decay_pre
-            pl.pre2[now, j] = pl.pre2[before, j] * rule.decay_x
-        base = pl.post_base[q]
-        for j in range(base, base + pl.post_hi[q] - pl.post_lo[q]):
+        lo = pl.pre_base[q]
+        hi = lo + pl.pre_hi[q] - pl.pre_lo[q]
+        for j in range(lo, hi):
+            pre1_now[j] = pre1_before[j] * rule.decay_pre
+        if rule.a3_minus > 0.0:
+            for j in range(lo, hi):
+                pre2_now[j] = pre2_before[j] * rule.decay_x
+        lo = pl.post_base[q]
+        hi = lo + pl.post_hi[q] - pl.post_lo[q]
+        for j in range(lo, hi):
             pl.post1[j] *= rule.decay_post
-            pl.post2[j] *= rule.decay_y
+        if rule.a3_plus > 0.0:
+            for j in range(lo, hi):
+                pl.post2[j] *= rule.decay_y
     # (2) keep the step's spikes, bump the presynaptic traces
     pl.hist_count[now] = n_spk
     for k in range(n_spk):

@@ -34,11 +34,13 @@ def decay_and_keep(t, pl, spike_list, n_spk, tid, stride):
         base = pl.pre_base[q]
         for j in range(base + tid, base + pl.pre_hi[q] - pl.pre_lo[q], stride):
             pl.pre1[now, j] = pl.pre1[before, j] * rule.decay_pre
-            pl.pre2[now, j] = pl.pre2[before, j] * rule.decay_x
+            if rule.a3_minus > 0.0:  # (the slow traces only where the triplet terms read them)
+                pl.pre2[now, j] = pl.pre2[before, j] * rule.decay_x
         base = pl.post_base[q]
         for j in range(base + tid, base + pl.post_hi[q] - pl.post_lo[q], stride):
             pl.post1[j] *= rule.decay_post
-            pl.post2[j] *= rule.decay_y
+            if rule.a3_plus > 0.0:
+                pl.post2[j] *= rule.decay_y
     for k in range(tid, n_spk, stride):
         pl.spike_hist[now, k] = spike_list[k]
     if tid == 0:
