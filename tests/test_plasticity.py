@@ -155,3 +155,17 @@ def test_plasticity_bad_input():
     exact.add(*net.populations, *net.poisson, *net.projections)
     with pytest.raises(ValueError, match="accumulate='float'"):
         exact.run(0.01, progress=False)
+
+
+def test_memory_estimate_counts_plastic_synapses():
+    """What plasticity adds to the estimate is what its record allocates (within 20%)."""
+    net, _, (feed, recurrent) = _network(RULES["pair additive"], seed=1)
+    with_plasticity = net.memory_estimate()
+    plastic = net.build().records.plasticity
+    allocated = sum(a.nbytes for a in plastic if hasattr(a, "nbytes"))
+    assert allocated > 28 * (feed.n_synapses + recurrent.n_synapses)
+    without, _, dropped = _network(None, seed=1)
+    for proj in dropped:
+        without.projections.remove(proj)
+    added = with_plasticity - without.memory_estimate()
+    assert 0.8 * allocated <= added <= 1.2 * allocated

@@ -40,6 +40,10 @@ from neurosim.network.projections import Projection
 from neurosim.network.runner import Simulation, run_chunks
 
 
+#: What a plastic synapse costs (see :class:`~neurosim.kernels.records.Plasticity`).
+PLASTIC_BYTES_PER_SYNAPSE = 4 + 4 + 4 + 8 + 8
+
+
 class Network:
     """A spiking network simulated with a fixed time step.
 
@@ -130,16 +134,27 @@ class Network:
         bytes per recorded spike) and are not included."""
         n = self.n_neurons
         n_src = n + sum(g.n for g in self.poisson) + sum(g.n for g in self.sources)
-        keys = {(p.target, int(d), *weight_class(p)) for p in self.projections
+        fixed = [p for p in self.projections if p.plasticity is None]
+        keys = {(p.target, int(d), *weight_class(p)) for p in fixed
                 for d in np.unique(p.delay_steps)}  # the synapse groups build_records makes
         depth = max([k[1] for k in keys], default=0) + 1
+        plastic = plastic_projections(self)
+        lanes = sum(len(np.unique(p.delay_steps)) for p in plastic)
+        plastic_depth = max([int(np.max(p.delay_steps)) for p in plastic], default=0) + 2
+        n_fixed = sum(p.n_synapses for p in fixed)
         item = self.dtype.itemsize
         exact = self.accumulate == "exact"
         ring_item = 8 if exact else item
         timed_rows = max([c.values.shape[0] for c in self.currents], default=0)
         spike_times = sum(len(s.times_s) for s in self.sources)
-        total = (synapse_bytes(self.n_synapses, n_src, max(len(keys), 1))
-                 + (4 * self.n_synapses if exact else 0)
+        total = (synapse_bytes(n_fixed, n_src, max(len(keys), 1))
+                 + (4 * n_fixed if exact else 0)
+                 # plastic synapses: post, source slot and delay (int32), weight (float64),
+                 # the by-neuron index (int64), row pointers per lane, traces and spike history
+                 + sum(p.n_synapses for p in plastic) * PLASTIC_BYTES_PER_SYNAPSE
+                 + lanes * (n_src + 1) * 8
+                 + plastic_depth * (16 * sum(p.pre.n for p in plastic) + 4 * n_src)
+                 + 16 * sum(p.post.n for p in plastic)
                  + n * (5 * item + 4 + 1) + depth * 3 * n * ring_item + n_src * 5
                  + timed_rows * n * item + 20 * spike_times
                  + self._recording_bytes(chunk_steps) + 12 * 4 * n_src)
