@@ -39,7 +39,6 @@ from neurosim.network.populations import (
 from neurosim.network.projections import Projection
 from neurosim.network.runner import Simulation, run_chunks
 
-
 #: What a plastic synapse costs (see :class:`~neurosim.kernels.records.Plasticity`).
 PLASTIC_BYTES_PER_SYNAPSE = 4 + 4 + 4 + 8 + 8
 
