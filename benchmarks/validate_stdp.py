@@ -8,11 +8,14 @@ STDP, gmax 0.01) and Brian2's ``examples/synapses/STDP.py`` in its own formulati
 target takes about 3.5 minutes for 100 s), each with its own random numbers, ``--seeds``
 (3) runs per side pooled.
 Judged on the final weights: the fractions below 0.1 gmax and above 0.9 gmax within 5
-percentage points; the output rate in 10 s bins is reported for both. Not a timing
+percentage points; the output rate in 10 s bins is reported for both. Brian2 also runs once
+from neurosim's initial weights of seed 0 (``shared_start``: the early rates depend steeply
+on the initial draw; from the same start they agree). Not a timing
 (``bench_stdp.py`` is the speed benchmark).
 
 Writes ``benchmarks/results/stdp/validate_song_abbott.json`` and, next to it,
-``validate_song_abbott.png`` (weight histograms side by side, output rates over time)::
+``validate_song_abbott.png`` (weight histograms side by side, output rates over time, and
+the rates of the shared start)::
 
     .venv/bin/python benchmarks/validate_stdp.py      # about 2 minutes
 

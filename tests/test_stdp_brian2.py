@@ -70,8 +70,13 @@ def test_brian2_example_weights_stay_in_bounds_and_runs_repeat():
     assert np.array_equal(learning.output_steps, again.output_steps)
     assert not np.array_equal(learning.weights, frozen.weights)
     assert 0 <= learning.weights.min() and learning.weights.max() <= GMAX
+    given = np.linspace(0.0, GMAX, 200)  # instead of the example's draw: kept without learning
+    kept = brian2_song_abbott(200, a_pre=0.0, duration_s=0.05, initial_weights=given)
+    assert np.array_equal(kept.weights, given)
     with pytest.raises(ValueError, match="rate_hz"):
         brian2_song_abbott(10, rate_hz=2e4, duration_s=0.01)
+    with pytest.raises(ValueError, match="gmax"):
+        brian2_song_abbott(2, duration_s=0.01, initial_weights=[0.0, 2 * GMAX])
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +120,32 @@ def test_gallery_builds_song_abbott():
     assert np.array_equal(w0, again.network.weights_of(again.network.projections[0]))
     with pytest.raises(ValueError, match="gmax"):
         gallery.build("song_abbott", gmax=-1.0)
+
+
+def test_pooled_summary_markdown_and_figure_from_synthetic_runs():
+    rng = np.random.default_rng(0)
+
+    def run(low_share):
+        # bimodal weights: low_share of them at 0, the rest at gmax; 10 Hz for 4 s
+        w = np.where(rng.random(500) < low_share, 0.0, GMAX)
+        steps = np.sort(rng.choice(40_000, 40, replace=False))
+        return sv.SongAbbottRun(w, steps, 40_000, 1e-4, 1.0, 0.5, {}, w)
+
+    ours = sv.side_summary([run(0.6), run(0.6)], GMAX, bin_s=1.0)
+    assert ours["runs"] == 2 and ours["weights"]["n"] == 1000
+    assert ours["rate_hz"] == pytest.approx(10.0) and len(ours["per_run"]) == 2
+    assert ours["weights"]["fraction_low"] == pytest.approx(
+        np.mean([r["fraction_low"] for r in ours["per_run"]]))
+    theirs = sv.side_summary(run(0.6), GMAX, bin_s=1.0)
+    result = {"settings": {"n_inputs": 500, "rate_hz": 15.0, "duration_s": 4.0,
+                           "dtype": "float64", "target": "numpy", "seeds": [0, 1]},
+              "neurosim": ours, "brian2": theirs, "check": sv.compare_sides(ours, theirs)}
+    result["passed"] = result["check"]["passed"]
+    result["shared_start"] = {"seed": 0, "neurosim": theirs, "brian2": theirs,
+                              "check": sv.compare_sides(theirs, theirs)}
+    text = sv.to_markdown(result)
+    assert "weights < 0.1 gmax" in text and "same initial weights" in text
+    fig = sv.figure(result)
+    assert len(fig.axes) == 4
+    with pytest.raises(ValueError, match="same length"):
+        sv.side_summary([run(0.5), run(0.5)._replace(n_steps=10)], GMAX)

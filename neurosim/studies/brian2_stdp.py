@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from neurosim.checks import check_scalar
+from neurosim.checks import check_array, check_scalar
 from neurosim.studies.brian2_gallery import (
     DT_S,
     _brian2_target,
@@ -67,8 +67,8 @@ class Brian2STDPRun(NamedTuple):
 
 def brian2_song_abbott(n_inputs: int = 1000, *, rate_hz: float = 15.0, gmax: float = 0.01,
                        a_pre: float = 0.01, duration_s: float = 100.0, seed: int = 0,
-                       target: str = "numpy", dtype: Any = np.float64,
-                       reruns: int = 0) -> Brian2STDPRun:
+                       target: str = "numpy", dtype: Any = np.float64, reruns: int = 0,
+                       initial_weights: Any = None) -> Brian2STDPRun:
     """Run Brian2's STDP example (see the module docstring) once.
 
     Parameters
@@ -81,6 +81,9 @@ def brian2_song_abbott(n_inputs: int = 1000, *, rate_hz: float = 15.0, gmax: flo
     duration_s, seed, target, dtype, reruns
         Simulated seconds (the example: 100), ``brian2.seed``, the code generation target,
         the float type of both the state and the weights, extra binary runs (cpp_standalone).
+    initial_weights
+        ``None``: the example's ``S.w = 'rand() * gmax'``; else ``(n_inputs,)`` weights in
+        ``[0, gmax]`` set as ``S.w`` instead (to start both simulators from the same draw).
     """
     n_inputs = check_scalar("n_inputs", n_inputs, positive=True, integer=True)
     rate_hz = check_scalar("rate_hz", rate_hz, nonnegative=True, maximum=1.0 / DT_S)
@@ -88,8 +91,17 @@ def brian2_song_abbott(n_inputs: int = 1000, *, rate_hz: float = 15.0, gmax: flo
     a_pre = check_scalar("a_pre", a_pre, nonnegative=True)
     duration_s, n_steps, seed, target, dtype = _check_common(duration_s, seed, target, dtype)
     reruns = _check_reruns(reruns)
+    if initial_weights is not None:
+        initial_weights = check_array("initial_weights", initial_weights, ndim=1,
+                                      dtype=np.float64)
+        if initial_weights.shape != (n_inputs,):
+            raise ValueError(f"initial_weights must have shape ({n_inputs},), got "
+                             f"{initial_weights.shape}")
+        if initial_weights.min() < 0 or initial_weights.max() > gmax:
+            raise ValueError("initial_weights must lie in [0, gmax]")
     params = {"model": "song_abbott", "n_inputs": n_inputs, "rate_hz": rate_hz, "gmax": gmax,
-              "a_pre": a_pre, "duration_s": duration_s, "seed": seed, "dtype": dtype.name}
+              "a_pre": a_pre, "duration_s": duration_s, "seed": seed, "dtype": dtype.name,
+              "initial_weights": "rand() * gmax" if initial_weights is None else "given"}
 
     import brian2
     from brian2 import Hz, NeuronGroup, PoissonGroup, SpikeMonitor, Synapses, ms, mV
@@ -126,7 +138,7 @@ def brian2_song_abbott(n_inputs: int = 1000, *, rate_hz: float = 15.0, gmax: flo
                                 w = clip(w + Apre, 0, gmax)""",
                      namespace=namespace)
         S.connect()
-        S.w = "rand() * gmax"
+        S.w = "rand() * gmax" if initial_weights is None else initial_weights
         out_mon = SpikeMonitor(neurons)
         net = brian2.Network(poisson_input, neurons, S, out_mon)
         t1 = time.perf_counter()

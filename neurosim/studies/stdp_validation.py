@@ -12,12 +12,14 @@ distributions, pooled over the seeds each side runs:
 - the output rate over time, in bins of ``bin_s`` seconds (reported, with the relative
   difference of the mean rate over the second half of the run; not part of the verdict). The
   neuron is driven by fluctuations near threshold, so its rate before learning has settled
-  depends steeply on the initial weights: with learning off, a mean initial weight of 0.517
-  gmax gives 63 Hz and 0.503 gmax 49 Hz (neurosim, 20 s). The integration differs too:
-  Brian2's example integrates ``v`` by forward Euler, neurosim by exponential Euler, and with
-  the same weights and learning off Brian2 fires 57.3 Hz with ``euler`` and 62.0 Hz with
-  ``exponential_euler`` where neurosim fires 63.5 Hz (seed 0, 20 s; seed 1: 45.4, 50.0 and
-  49.5 Hz). Learning removes both differences: the rate falls to the same ~23 Hz on both sides.
+  depends steeply on the initial weight draw (with learning off, a mean initial weight of
+  0.517 gmax gives 63 Hz and 0.503 gmax 49 Hz in neurosim), and the early bins of the two
+  sides differ as much as their draws do. ``shared_start`` therefore also runs Brian2's
+  example from neurosim's initial weights (``S.w`` set to them): from the same start the
+  rates agree bin by bin. The integration of ``v`` differs a little (Brian2's example:
+  forward Euler; neurosim: exponential Euler, which fires ~8 % more at ~60 Hz with learning
+  off, as Brian2's ``exponential_euler`` does). Learning removes the differences: the rate
+  settles at the same value on both sides.
 
 :func:`validate_stdp` runs both and returns a JSON-able dict; :func:`weight_summary`,
 :func:`rate_over_time` and :func:`compare_sides` work on plain arrays.
@@ -40,7 +42,8 @@ TOLERANCE_POINTS = 5.0
 class SongAbbottRun(NamedTuple):
     """One side's run: final ``weights`` (float64, ``(n_inputs,)``, units of the leak
     conductance), the output neuron's spike ``output_steps`` (int64), the step ``dt_s``,
-    ``n_steps`` simulated, ``run_s`` (the simulation) and ``build_s`` (the rest)."""
+    ``n_steps`` simulated, ``run_s`` (the simulation), ``build_s`` (the rest) and the
+    ``initial_weights`` where the side knows them."""
 
     weights: np.ndarray
     output_steps: np.ndarray
@@ -49,6 +52,7 @@ class SongAbbottRun(NamedTuple):
     run_s: float
     build_s: float
     params: dict
+    initial_weights: np.ndarray | None = None
 
 
 def weight_summary(weights: Any, w_max: float, *, bins: int = 20) -> dict[str, Any]:
@@ -146,6 +150,7 @@ def neurosim_song_abbott(*, n_inputs: int = 1000, rate_hz: float = 15.0, gmax: f
                           a_pre=a_pre, seed=seed, dtype=dtype, backend=backend)
     net = model.network
     net.build()
+    initial = net.weights_of(net.projections[0])
     t1 = time.perf_counter()
     net.run(duration_s, progress=False)
     t2 = time.perf_counter()
@@ -153,31 +158,37 @@ def neurosim_song_abbott(*, n_inputs: int = 1000, rate_hz: float = 15.0, gmax: f
     t3 = time.perf_counter()
     return SongAbbottRun(weights, np.asarray(model.spikes[0].steps, dtype=np.int64),
                          int(net.steps_done), float(net.dt_s), t2 - t1, (t1 - t0) + (t3 - t2),
-                         {**model.params, "duration_s": duration_s})
+                         {**model.params, "duration_s": duration_s}, initial)
 
 
 def brian2_side(*, n_inputs: int = 1000, rate_hz: float = 15.0, gmax: float = 0.01,
                 a_pre: float = 0.01, duration_s: float = 100.0, seed: int = 0,
-                dtype: Any = np.float64, target: str = "numpy") -> SongAbbottRun:
+                dtype: Any = np.float64, target: str = "numpy",
+                initial_weights: Any = None) -> SongAbbottRun:
     """Brian2's STDP example (:func:`neurosim.studies.brian2_stdp.brian2_song_abbott`) as a
-    :class:`SongAbbottRun`."""
+    :class:`SongAbbottRun` (``initial_weights``: its ``rand() * gmax`` draw if None)."""
     from neurosim.studies.brian2_stdp import brian2_song_abbott
 
     run = brian2_song_abbott(n_inputs, rate_hz=rate_hz, gmax=gmax, a_pre=a_pre,
-                             duration_s=duration_s, seed=seed, target=target, dtype=dtype)
+                             duration_s=duration_s, seed=seed, target=target, dtype=dtype,
+                             initial_weights=initial_weights)
     return SongAbbottRun(run.weights, run.output_steps, run.n_steps, run.dt_s, run.run_s,
-                         run.build_s, {**run.params, "target": run.target})
+                         run.build_s, {**run.params, "target": run.target}, initial_weights)
 
 
 def validate_stdp(*, duration_s: float = 100.0, n_inputs: int = 1000, rate_hz: float = 15.0,
                   gmax: float = 0.01, a_pre: float = 0.01, seeds: tuple[int, ...] = (0,),
                   dtype: Any = np.float64, target: str = "numpy", bins: int = 20,
                   bin_s: float = 10.0, tolerance_points: float = TOLERANCE_POINTS,
+                  shared_start: bool = True,
                   log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run neurosim's ``song_abbott`` and Brian2's STDP example with the same parameters, once
     per seed of ``seeds`` on each side (separate random numbers), and compare the pooled
     results (module docstring). Returns a JSON-able dict: ``settings``, ``neurosim`` and
-    ``brian2`` (:func:`side_summary`), ``check`` (:func:`compare_sides`) and ``passed``."""
+    ``brian2`` (:func:`side_summary`), ``check`` (:func:`compare_sides`) and ``passed``.
+    With ``shared_start``, Brian2 also runs once from neurosim's initial weights of the first
+    seed: ``shared_start`` holds both sides' summaries of that pair and their comparison
+    (reported; the verdict is the independent comparison's)."""
     target = check_choice("target", target, ("numpy", "cpp_standalone"))
     seeds = tuple(check_scalar("seed", s, nonnegative=True, integer=True) for s in seeds)
     if not seeds:
@@ -189,7 +200,7 @@ def validate_stdp(*, duration_s: float = 100.0, n_inputs: int = 1000, rate_hz: f
                 "low_below": LOW_FRACTION, "high_above": HIGH_FRACTION}
     args = {"n_inputs": n_inputs, "rate_hz": rate_hz, "gmax": gmax, "a_pre": a_pre,
             "duration_s": duration_s, "dtype": dtype}
-    sides = {}
+    sides, first = {}, {}
     for name, one_run in (("neurosim", lambda seed: neurosim_song_abbott(**args, seed=seed)),
                           ("brian2", lambda seed: brian2_side(**args, seed=seed,
                                                               target=target))):
@@ -203,11 +214,24 @@ def validate_stdp(*, duration_s: float = 100.0, n_inputs: int = 1000, rate_hz: f
                     f"{w['fraction_low']:.1%} < 0.1 gmax, {w['fraction_high']:.1%} > 0.9 "
                     f"gmax; rate {one['rate_hz']:.2f} Hz (second half "
                     f"{one['rate_second_half_hz']:.2f} Hz)")
-        sides[name] = side_summary(runs, gmax, bins=bins, bin_s=bin_s)
+        sides[name], first[name] = side_summary(runs, gmax, bins=bins, bin_s=bin_s), runs[0]
     check = compare_sides(sides["neurosim"], sides["brian2"],
                           tolerance_points=tolerance_points)
-    return {"model": "song_abbott", "settings": settings, **sides, "check": check,
-            "passed": check["passed"]}
+    result = {"model": "song_abbott", "settings": settings, **sides, "check": check,
+              "passed": check["passed"]}
+    if shared_start:
+        same = brian2_side(**args, seed=seeds[0], target=target,
+                           initial_weights=first["neurosim"].initial_weights)
+        pair = {"neurosim": side_summary(first["neurosim"], gmax, bins=bins, bin_s=bin_s),
+                "brian2": side_summary(same, gmax, bins=bins, bin_s=bin_s)}
+        result["shared_start"] = {"seed": seeds[0], **pair, "check": compare_sides(
+            pair["neurosim"], pair["brian2"], tolerance_points=tolerance_points)}
+        if log is not None:
+            w = pair["brian2"]["weights"]
+            log(f"brian2 from neurosim's initial weights (seed {seeds[0]}): weights "
+                f"{w['fraction_low']:.1%} < 0.1 gmax, {w['fraction_high']:.1%} > 0.9 gmax; "
+                f"rate {pair['brian2']['rate_hz']:.2f} Hz")
+    return result
 
 
 def to_markdown(result: dict[str, Any]) -> str:
@@ -229,6 +253,20 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"{b2['rate_second_half_hz']:.2f} | "
         + ("-" if check["rate_second_half_rel_diff"] is None
            else f"{check['rate_second_half_rel_diff']:.1%}") + " |",
+    ]
+    shared = result.get("shared_start")
+    if shared:
+        sc = shared["check"]
+        lines.append(
+            f"| from the same initial weights (seed {shared['seed']}): < 0.1 / > 0.9 gmax, "
+            f"rate 2nd half | {shared['neurosim']['weights']['fraction_low']:.1%} / "
+            f"{shared['neurosim']['weights']['fraction_high']:.1%}, "
+            f"{shared['neurosim']['rate_second_half_hz']:.2f} Hz | "
+            f"{shared['brian2']['weights']['fraction_low']:.1%} / "
+            f"{shared['brian2']['weights']['fraction_high']:.1%}, "
+            f"{shared['brian2']['rate_second_half_hz']:.2f} Hz | "
+            f"{sc['points_low']:.1f} / {sc['points_high']:.1f} points |")
+    lines += [
         "",
         f"Check (both fractions within {check['tolerance_points']:g} points): "
         + ("PASS" if check["passed"] else "FAIL"),
@@ -242,8 +280,11 @@ def figure(result: dict[str, Any]):
     output rates over time."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 6.5), layout="constrained")
-    axes = fig.subplot_mosaic([["neurosim", "brian2"], ["rate", "rate"]])
+    shared = result.get("shared_start")
+    rows = [["neurosim", "brian2"], ["rate", "rate"]] + ([["shared", "shared"]] if shared
+                                                          else [])
+    fig = Figure(figsize=(10, 6.5 + 2.5 * bool(shared)), layout="constrained")
+    axes = fig.subplot_mosaic(rows)
     labels = {"neurosim": "neurosim", "brian2": f"Brian2 ({result['settings']['target']})"}
     colors = {"neurosim": "tab:blue", "brian2": "tab:orange"}
     top = 0
@@ -259,14 +300,20 @@ def figure(result: dict[str, Any]):
     for side in ("neurosim", "brian2"):
         axes[side].set_ylim(0, top * 1.08)
     axes["neurosim"].set_ylabel("synapses")
-    for side in ("neurosim", "brian2"):
-        rate = result[side]["rate"]
-        t = np.asarray(rate["t_s"]) + 0.5 * rate["bin_s"]
-        axes["rate"].plot(t, rate["rate_hz"], "o-", color=colors[side], label=labels[side])
-    axes["rate"].set_xlabel("time (s)")
-    axes["rate"].set_ylabel(f"output rate (Hz, {result['neurosim']['rate']['bin_s']:g} s bins)")
-    axes["rate"].set_ylim(bottom=0)
-    axes["rate"].legend()
+    panels = [("rate", result, "each side's own initial weights, mean over seeds")]
+    if shared:
+        panels.append(("shared", shared, f"seed {shared['seed']}, Brian2 started from "
+                       "neurosim's initial weights"))
+    for key, part, title in panels:
+        for side in ("neurosim", "brian2"):
+            rate = part[side]["rate"]
+            t = np.asarray(rate["t_s"]) + 0.5 * rate["bin_s"]
+            axes[key].plot(t, rate["rate_hz"], "o-", color=colors[side], label=labels[side])
+        axes[key].set_xlabel("time (s)")
+        axes[key].set_ylabel(f"output rate (Hz, {part['neurosim']['rate']['bin_s']:g} s bins)")
+        axes[key].set_ylim(bottom=0)
+        axes[key].set_title(title, fontsize=10)
+        axes[key].legend()
     s = result["settings"]
     fig.suptitle(f"Song, Miller & Abbott (2000): {s['n_inputs']} inputs at {s['rate_hz']:g} Hz, "
                  f"additive STDP, {s['duration_s']:g} s: "
