@@ -11,6 +11,7 @@ and bump their postsynaptic traces. The arithmetic is :mod:`neurosim.kernels.sca
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from neurosim.config import NJIT_OPTIONS
@@ -76,6 +77,9 @@ def plasticity_step(t, pl, spike_list, n_spk, n_neurons, ring, dirty):
         learn = pl.enabled[q] != 0
         target = pl.target[q]
         row = ring[ring_slot, target]
+        # (arrays in locals and the learning switch outside the synapse loops: they vectorise)
+        posts, weights, post1 = pl.post, pl.weight, pl.post1
+        post_shift = pl.post_base[q] - pl.post_lo[q]
         for k in range(pl.hist_count[emitted]):
             s = pl.spike_hist[emitted, k]
             lo = pl.indptr[lane, s]
@@ -83,15 +87,14 @@ def plasticity_step(t, pl, spike_list, n_spk, n_neurons, ring, dirty):
             if hi == lo:
                 continue
             dirty[ring_slot, target] = 1
-            # the slow presynaptic trace just before this spike (triplet depression)
-            r2_before = pl.pre2[earlier, pl.pre_slot[lo]] * rule.decay_x
-            post_shift = pl.post_base[q] - pl.post_lo[q]
             for z in range(lo, hi):
-                post = pl.post[z]
-                row[post] += pl.weight[z]
-                if learn:
-                    pl.weight[z] = _depress(pl.weight[z], pl.post1[post + post_shift],
-                                            r2_before, rule)
+                row[posts[z]] += weights[z]
+            if learn:
+                # the slow presynaptic trace just before this spike (triplet depression)
+                r2_before = pl.pre2[earlier, pl.pre_slot[lo]] * rule.decay_x
+                for z in range(lo, hi):
+                    weights[z] = _depress(weights[z], post1[posts[z] + post_shift], r2_before,
+                                          rule)
     # (4) postsynaptic spikes: potentiate, then bump the postsynaptic traces
     for k in range(n_spk):
         i = spike_list[k]
@@ -114,14 +117,17 @@ def plasticity_step(t, pl, spike_list, n_spk, n_neurons, ring, dirty):
 @njit(**NJIT_OPTIONS)
 def normalize_weights(pl, q, total):
     """Scale the incoming weights of every postsynaptic neuron of projection ``q`` so that
-    they sum to ``total`` (a neuron whose weights sum to 0 keeps them)."""
-    base = pl.post_base[q]
-    for slot in range(base, base + pl.post_hi[q] - pl.post_lo[q]):
-        lo, hi = pl.post_ptr[slot], pl.post_ptr[slot + 1]
-        summed = 0.0
-        for m in range(lo, hi):
-            summed += pl.weight[pl.post_syn[m]]
-        if summed != 0.0:
-            scale = total / summed
-            for m in range(lo, hi):
-                pl.weight[pl.post_syn[m]] *= scale
+    they sum to ``total`` (a neuron whose weights sum to 0 keeps them). Two passes over the
+    projection's synapses in storage order (sequential memory access)."""
+    post_lo = pl.post_lo[q]
+    sums = np.zeros(pl.post_hi[q] - post_lo)
+    for lane in range(pl.lane_q.shape[0]):
+        if pl.lane_q[lane] == q:
+            for z in range(pl.indptr[lane, 0], pl.indptr[lane, pl.indptr.shape[1] - 1]):
+                sums[pl.post[z] - post_lo] += pl.weight[z]
+    for j in range(sums.shape[0]):
+        sums[j] = total / sums[j] if sums[j] != 0.0 else 1.0
+    for lane in range(pl.lane_q.shape[0]):
+        if pl.lane_q[lane] == q:
+            for z in range(pl.indptr[lane, 0], pl.indptr[lane, pl.indptr.shape[1] - 1]):
+                pl.weight[z] *= sums[pl.post[z] - post_lo]

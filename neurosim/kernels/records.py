@@ -48,8 +48,8 @@ class Populations(NamedTuple):
     dt_over_tau: np.ndarray  # (P,) dt / tau_m
     g_leak: np.ndarray  # (P,) 1: the unit of the conductances (COBA)
     buffer_input: np.ndarray  # (P,) uint8: keep jumps onto v during refractoriness (NEST)
-    theta_plus: np.ndarray  # (P,) what a spike adds to the adaptive threshold theta
-    decay_theta: np.ndarray  # (P,) exp(-dt / tau_theta), 1 without decay
+    theta_plus: np.ndarray  # (P,) float64: what a spike adds to the adaptive threshold theta
+    decay_theta: np.ndarray  # (P,) float64: exp(-dt / tau_theta), 1 without decay
 
 
 class Neurons(NamedTuple):
@@ -60,7 +60,7 @@ class Neurons(NamedTuple):
     gi: np.ndarray  # (N,) inhibitory synaptic current
     refrac: np.ndarray  # (N,) int32: refractory steps left + 1 (see network_neuron_update)
     held: np.ndarray  # (N,) input kept during refractoriness (NEST's refractory_input)
-    theta: np.ndarray  # (N,) adaptive threshold: a neuron fires above v_th + theta
+    theta: np.ndarray  # (N,) float64 adaptive threshold: a neuron fires above v_th + theta
     fired: np.ndarray  # (N rounded up to 8,) uint8: spiked this step
     fired_words: np.ndarray  # the same memory as uint64: eight flags tested at once
     population: np.ndarray  # (N,) int32: the population of each neuron

@@ -148,8 +148,11 @@ def _populations(populations: list[Population], dt: float, dtype: Any) -> Popula
             "buffer_input": pop.refractory_input == "buffer", "theta_plus": pop.theta_plus,
             "decay_theta": (math.exp(-dt / pop.tau_theta_s) if pop.tau_theta_s is not None
                             else 1.0)})
+    # (the adaptive threshold in float64 whatever the state's type: its decay per step,
+    # 1 - 5e-8 at Diehl & Cook's 1e4 s, is 1 in float32)
     kinds = {"leaky": np.uint8, "subtract": np.uint8, "ref_steps": np.int64,
-             "conductance": np.uint8, "buffer_input": np.uint8}
+             "conductance": np.uint8, "buffer_input": np.uint8, "theta_plus": np.float64,
+             "decay_theta": np.float64}
     columns = {name: np.array([row[name] for row in rows], kinds.get(name, dtype))
                for name in Populations._fields if name != "bounds"}
     bounds = np.cumsum([0] + [p.n for p in populations]).astype(np.int64)
@@ -175,7 +178,7 @@ def _neurons(net: Any, offsets: dict[int, int]) -> Neurons:
     ge0 = cast_finite("ge0", np.concatenate([p.ge0 for p in net.populations]), dtype)
     gi0 = cast_finite("gi0", np.concatenate([p.gi0 for p in net.populations]), dtype)
     return Neurons(v=v0, ge=ge0, gi=gi0, refrac=np.zeros(n, np.int32), held=np.zeros(n, dtype),
-                   theta=np.zeros(n, dtype),
+                   theta=np.zeros(n, np.float64),
                    fired=fired, fired_words=fired.view(np.uint64), population=population,
                    i_bias=i_bias, timed_i=timed_i)
 

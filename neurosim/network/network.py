@@ -271,7 +271,7 @@ class Network:
                 raise ValueError(f"set_state sets v, ge, gi or theta, not {name!r}")
             array = population._per_neuron(name, value)
             state = getattr(sim.records.neurons, name)
-            state[lo:lo + population.n] = cast_finite(name, array, self.dtype)
+            state[lo:lo + population.n] = cast_finite(name, array, state.dtype)
 
     def set_poisson_rates(self, group: PoissonGroup, rate_hz: Any) -> None:
         """New rates (Hz, a scalar or one per source) for a Poisson group, from the next
