@@ -12,9 +12,9 @@ distributions, pooled over the seeds each side runs:
 - the output rate over time, in bins of ``bin_s`` seconds (reported, with the relative
   difference of the mean rate over the second half of the run; not part of the verdict). The
   neuron is driven by fluctuations near threshold, so its rate before learning has settled
-  depends steeply on the initial weight draw (with learning off, a mean initial weight of
-  0.517 gmax gives 63 Hz and 0.503 gmax 49 Hz in neurosim), and the early bins of the two
-  sides differ as much as their draws do. ``shared_start`` therefore also runs Brian2's
+  depends steeply on the initial weight draw (with learning off, about 9 Hz more per 1 % of
+  gmax added to the mean initial weight, on both sides), and the early bins of the two sides
+  differ as much as their draws do. ``shared_start`` therefore also runs Brian2's
   example from neurosim's initial weights (``S.w`` set to them): from the same start the
   rates agree bin by bin. The integration of ``v`` differs a little (Brian2's example:
   forward Euler; neurosim: exponential Euler, which fires ~8 % more at ~60 Hz with learning
