@@ -89,6 +89,26 @@ def render_transfer(result: dict) -> str:
     return to_markdown(result)
 
 
+def render_diehl_cook(result: dict) -> str:
+    """The Diehl & Cook run as it came out (``neurosim learn diehl-cook``)."""
+    cfg, env = result["config"], result.get("environment", {})
+    paper = result.get("paper_accuracy")
+    minutes = result["training_s"] / 60
+    lines = ["| excitatory neurons | training images (one pass) | test images | accuracy | "
+             "paper (same size) | training time | images/s | machine |",
+             "|---:|---:|---:|---:|---:|---:|---:|---|",
+             f"| {cfg['n_exc']} | {result['images_trained']:,} | {result['n_images']:,} | "
+             f"{100 * result['accuracy']:.1f}% | "
+             + (f"{100 * paper:.1f}%" if paper else "—")
+             + f" | {minutes:.1f} min | {result['training_images_per_s']:.1f} | "
+             f"{env.get('processor', '?')}, {env.get('cpus', '?')} cores, "
+             f"{env.get('numba_threads', '?')} threads |"]
+    if result.get("resumed_from"):
+        lines.append(f"\n(resumed from a checkpoint at image {result['resumed_from']:,}: the "
+                     "time covers the part after it)")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study", choices=["demo", "hybrid", "transfer"])

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from neurosim.studies import transfer
 
@@ -29,6 +30,9 @@ def test_small_study_runs_and_transfer_beats_chance(tmp_path):
                                   progress=False)
     assert {e["strategy"] for e in study["table"]} == set(transfer.STRATEGIES)
     for entry in study["table"]:
+        if entry["strategy"] == "stdp":  # spiking features + linear readout: no T, no ANN
+            assert entry["stdp_mean"] > 0.3 and entry["spikes_mean"] > 0
+            continue
         assert entry["snn_T16_mean"] > 0.3  # chance is 0.1
         if entry["strategy"] not in ("surrogate", "hybrid"):  # trained as SNNs: no ANN
             assert entry["ann_mean"] > 0.3
@@ -43,4 +47,27 @@ def test_small_study_runs_and_transfer_beats_chance(tmp_path):
     text = (tmp_path / "transfer.md").read_text()
     assert "| finetune | 5 |" in text and "| surrogate | 5 | — |" in text
     assert "Hybrid conversion (fine-tuned at T=4" in text and "| hybrid | 5 | — |" in text
+    assert "STDP features (Diehl & Cook layer of" in text
     assert (tmp_path / "transfer.png").stat().st_size > 2000
+
+
+def test_stdp_layer_files_and_readout(tmp_path):
+    from neurosim.studies import transfer_stdp
+
+    with pytest.raises(FileNotFoundError, match="no STDP layer file"):
+        transfer_stdp.find_layer(tmp_path / "missing.npz")
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, weights=np.zeros((10, 3)))
+    with pytest.raises(ValueError, match="missing"):
+        transfer_stdp.load_layer(bad)
+    np.savez(bad, weights=np.zeros((10, 3)), theta=np.zeros(3))
+    with pytest.raises(ValueError, match=r"\(784, n\)"):
+        transfer_stdp.load_layer(bad)
+    weights, theta, file = transfer_stdp.load_layer()  # the shipped layer
+    assert weights.shape[0] == 784 and theta.shape == (weights.shape[1],)
+    np.testing.assert_allclose(transfer_stdp.normalised([[1, 3], [0, 0]]), [[.25, .75], [0, 0]])
+    # a readout on separable counts is exact
+    counts = np.repeat(np.eye(3, dtype=int) * 5, 4, axis=0)
+    labels = np.repeat(np.arange(3), 4)
+    result = transfer_stdp.readout_accuracy(counts, labels, counts, labels, seed=0)
+    assert result["stdp_accuracy"] == 1.0 and result["spikes_per_image"] == 5.0

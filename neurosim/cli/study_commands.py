@@ -123,7 +123,7 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
 
     seeds = tuple(range(args.seed, args.seed + args.seeds))
     study = run_transfer(quick=not args.full, seeds=seeds, backend=args.backend,
-                         progress=not (args.quiet or args.json))
+                         progress=not (args.quiet or args.json), stdp_layer=args.stdp_layer)
     if args.out:
         write_report(study, args.out)
     if args.json:
@@ -263,6 +263,10 @@ def add_transfer(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds to average over")
     p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--out", default=None, help="folder for transfer.md/.json/.png")
+    p.add_argument("--stdp-layer", default=None, metavar="NPZ",
+                   help="the STDP layer of the stdp strategy (diehl_cook_weights.npz from "
+                        "`neurosim learn diehl-cook`; default models/diehl_cook_400.npz, "
+                        "else models/diehl_cook_100.npz)")
     p.add_argument("--backend", choices=BACKENDS, default="cpu",
                    help="backend of the spiking simulations")
 

@@ -14,7 +14,11 @@ MNIST to the 8x8 digits task, and from the ANNs to spiking networks.
    images with surrogate gradients (snnTorch ``snn.Leaky``, atan surrogate, BPTT over 8 steps),
    evaluated at the same T.
 
-5. Hybrid conversion (``hybrid``): the converted fine-tuned network is trained further as a
+5. Brain-like learning (``stdp``): the Diehl & Cook layer learned by STDP on MNIST without
+   labels, frozen, with a linear readout on its spike counts trained on the same labelled
+   images (:mod:`neurosim.studies.transfer_stdp`).
+
+6. Hybrid conversion (``hybrid``): the converted fine-tuned network is trained further as a
    spiking network at T = 4 with surrogate gradients (:mod:`neurosim.convert.hybrid`), on the
    same images; the table reports its accuracy at every T and how much came back at T = 4
    against the converted network it started from.
@@ -38,7 +42,7 @@ from neurosim import zoo
 from neurosim.convert import convert
 from neurosim.datasets import load
 
-STRATEGIES = ("finetune", "head", "scratch", "surrogate", "hybrid")
+STRATEGIES = ("finetune", "head", "scratch", "surrogate", "stdp", "hybrid")
 SURROGATE_STEPS = 8  # time steps a surrogate-gradient SNN is trained with (BPTT)
 HYBRID_STEPS = 4     # time steps of hybrid fine-tuning (converted SNN + surrogate gradients)
 HYBRID_UPDATES = 60  # optimiser steps of hybrid fine-tuning (whatever the training-set size)
@@ -155,7 +159,7 @@ def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
                  shots: tuple[int | None, ...] | None = None,
                  timesteps: tuple[int, ...] | None = None, epochs: int | None = None,
                  strategies: tuple[str, ...] = STRATEGIES, progress: bool = True,
-                 backend: str = "cpu") -> dict[str, Any]:
+                 backend: str = "cpu", stdp_layer: str | None = None) -> dict[str, Any]:
     """Run the study; returns per-run rows and the mean/std table."""
     cfg = dict(QUICK if quick else FULL)
     for key, value in (("seeds", seeds), ("shots", shots), ("timesteps", timesteps),
@@ -173,6 +177,7 @@ def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
         bar = tqdm(total=len(jobs), desc="transfer", unit="run", leave=False)
     rows = []
     converted = {}  # (seed, shots) -> the converted fine-tuned network and its evaluation
+    features = None  # the STDP layer's spike counts for every digit (computed once)
     start = time.time()
     for seed, k, strategy in jobs:
         idx = few_shot(y_train, k, seed)
@@ -184,6 +189,25 @@ def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
             result = surrogate_baseline(x_train[idx], y_train[idx], x_test, y_test, seed,
                                         n_epochs, tuple(cfg["timesteps"]))
             row.update(ann_accuracy=float("nan"), ann_macs_per_sample=float("nan"), **result)
+        elif strategy == "stdp":
+            from neurosim.studies import transfer_stdp
+
+            if features is None:  # the training images some job uses, and the test set
+                weights, theta, layer = transfer_stdp.load_layer(stdp_layer)
+                used = np.unique(np.concatenate([few_shot(y_train, kk, ss).numpy()
+                                                 for ss, kk, st in jobs if st == "stdp"]))
+                train_counts = np.zeros((len(x_train), weights.shape[1]), np.int32)
+                train_counts[used] = transfer_stdp.stdp_features(
+                    x_train[used].flatten(1).numpy(), weights, theta, progress=progress)
+                features = (train_counts, transfer_stdp.stdp_features(
+                    x_test.flatten(1).numpy(), weights, theta, progress=progress))
+                cfg["stdp_layer"] = {"file": layer.name, "neurons": int(weights.shape[1])}
+            result = transfer_stdp.readout_accuracy(features[0][idx.numpy()],
+                                                    y_train[idx].numpy(), features[1],
+                                                    y_test.numpy(), seed)
+            row.update(ann_accuracy=float("nan"), ann_macs_per_sample=float("nan"),
+                       snn_accuracy={t: float("nan") for t in cfg["timesteps"]},
+                       synops_per_sample=float("nan"), **result)
         elif strategy == "hybrid":
             if (seed, k) not in converted:  # hybrid without finetune in the strategies
                 converted[(seed, k)] = _converted(build_model("finetune", source, seed), x_train,
@@ -252,6 +276,10 @@ def summarize(rows: list[dict], timesteps: tuple[int, ...]) -> list[dict]:
             entry[f"snn_T{t}_mean"] = float(snn.mean())
             entry[f"snn_T{t}_std"] = float(snn.std())
         entry["synops_mean"] = float(np.mean([r["synops_per_sample"] for r in group]))
+        if "stdp_accuracy" in group[0]:  # STDP features + linear readout
+            stdp = np.array([r["stdp_accuracy"] for r in group])
+            entry["stdp_mean"], entry["stdp_std"] = float(stdp.mean()), float(stdp.std())
+            entry["spikes_mean"] = float(np.mean([r["spikes_per_image"] for r in group]))
         if "converted_accuracy" in group[0]:  # hybrid: the converted network it started from
             for t in timesteps:
                 before = np.array([r["converted_accuracy"][t] for r in group])
@@ -268,12 +296,23 @@ def to_markdown(study: dict) -> str:
             + " | SynOps/image (max T) |")
     lines = [head, "|" + "---|" * (4 + len(steps))]
     for e in study["table"]:
+        if "stdp_mean" in e:
+            continue  # a table of its own below
         ann = "—" if np.isnan(e["ann_mean"]) else f"{100 * e['ann_mean']:.1f} ± " \
             f"{100 * e['ann_std']:.1f}"
         cells = [ann] + [
             f"{100 * e[f'snn_T{t}_mean']:.1f} ± {100 * e[f'snn_T{t}_std']:.1f}" for t in steps]
         lines.append(f"| {e['strategy']} | {e['shots']} | " + " | ".join(cells)
                      + f" | {e['synops_mean']:.3g} |")
+    stdp = [e for e in study["table"] if "stdp_mean" in e]
+    if stdp:
+        layer = study["config"].get("stdp_layer", {})
+        lines += ["", f"STDP features (Diehl & Cook layer of {layer.get('neurons', '?')} "
+                  "neurons learned on MNIST without labels, frozen; 350 ms Poisson "
+                  "presentations; linear readout on spike counts):", "",
+                  "| shots/class | accuracy % | spikes/image |", "|---|---|---|"]
+        lines += [f"| {e['shots']} | {100 * e['stdp_mean']:.1f} ± {100 * e['stdp_std']:.1f} "
+                  f"| {e['spikes_mean']:.1f} |" for e in stdp]
     hybrid = [e for e in study["table"] if "source_ann_mean" in e]
     if hybrid:
         t = min(steps, key=lambda s: abs(s - HYBRID_STEPS))
@@ -311,6 +350,10 @@ def write_report(study: dict, out_dir: str | Path) -> None:
             continue
         labels = [e["shots"] for e in entries]
         color = None
+        if strategy == "stdp":  # spiking features + a linear readout: one line
+            ax.plot(range(len(entries)), [100 * e["stdp_mean"] for e in entries], ls="-.",
+                    marker="s", label="STDP features + readout")
+            continue
         if strategy not in ("surrogate", "hybrid"):  # SNNs trained as SNNs have no ANN
             line = ax.errorbar(range(len(entries)), [100 * e["ann_mean"] for e in entries],
                                yerr=[100 * e["ann_std"] for e in entries], marker="o",
