@@ -32,16 +32,18 @@ FEATURE_PASS_KEY = 2**41
 
 def find_layer(path: str | Path | None = None) -> Path:
     """The model file of the STDP layer (see the module docstring for the search order)."""
+    if path is not None:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no STDP layer file at {path}")
+        return Path(path)
     root = Path(__file__).resolve().parents[2]
-    candidates = [Path(path)] if path is not None else []
+    candidates = []
     if os.environ.get("NEUROSIM_STDP_LAYER"):
         candidates.append(Path(os.environ["NEUROSIM_STDP_LAYER"]))
     candidates += [root / name for name in MODEL_FILES]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    if path is not None:
-        raise FileNotFoundError(f"no STDP layer file at {path}")
     raise FileNotFoundError(
         "no trained STDP layer: run `neurosim learn diehl-cook --quick --out out/dc` and copy "
         "out/dc/diehl_cook_weights.npz to models/diehl_cook_100.npz (or set "
