@@ -149,3 +149,22 @@ def test_pooled_summary_markdown_and_figure_from_synthetic_runs():
     assert len(fig.axes) == 4
     with pytest.raises(ValueError, match="same length"):
         sv.side_summary([run(0.5), run(0.5)._replace(n_steps=10)], GMAX)
+
+
+def test_bench_stdp_times_fresh_models_and_renders_its_table():
+    from tests.benchmark_scripts import load_script
+
+    bench = load_script("bench_stdp.py")
+    assert bench.brian2_openmp_threads(1) == 0 and bench.brian2_openmp_threads(2) == 2
+    ours = bench.neurosim_speed("float64", 1, 0.05, 0)
+    run = ours["run"]
+    assert ours["timing"]["repeats"] == 1 and len(ours["timing"]["times_s"]) == 1
+    assert run.weights.shape == (1000,) and run.n_steps == 500  # one run, not warm-up + run
+    summary = sv.side_summary(run, GMAX, bin_s=0.01)
+    row = {"dtype": "float64", "threads": 1, "sides": {"neurosim": ours["timing"],
+                                                       "brian2": ours["timing"]},
+           "outputs": {"neurosim": summary, "brian2": summary},
+           "check": sv.compare_sides(summary, summary), "ratio_brian2_over_neurosim": 1.0}
+    text = bench.render({"duration_s": 0.05, "repeats": 1, "rows": [row],
+                         "checks_passed": True})
+    assert "| float64 | 1 |" in text and "1.00x" in text and "ok (0.0 <= 5 points)" in text
