@@ -54,7 +54,7 @@ def receptive_fields_figure(weights: np.ndarray, path: str | Path | None = None,
     from neurosim import plot  # selects the headless Agg backend when none is chosen
 
     mosaic = receptive_field_mosaic(weights)
-    size = min(12.0, 2.0 + mosaic.shape[1] / 50)
+    size = min(8.0, 1.5 + mosaic.shape[1] / 90)
     fig, ax = plot.plt.subplots(figsize=(size + 1.2, size * mosaic.shape[0] / mosaic.shape[1]),
                                 layout="constrained")
     image = ax.imshow(mosaic, cmap="hot_r", vmin=0.0, vmax=float(np.nanmax(mosaic)),
@@ -64,8 +64,22 @@ def receptive_fields_figure(weights: np.ndarray, path: str | Path | None = None,
     fig.colorbar(image, ax=ax, shrink=0.8, label="weight")
     ax.set_title(title or f"receptive fields of {weights.shape[1]} excitatory neurons")
     if path is not None:
-        fig.savefig(path, dpi=100)
+        _save_indexed_png(fig, path)
     return fig
+
+
+def _save_indexed_png(fig, path: str | Path) -> None:
+    """The figure as a 256-colour PNG: a third of the RGBA file, the weight maps being
+    noise-like at the pixel level (a colour map has fewer than 256 colours anyway)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        image.convert("RGB").quantize(256).save(path, optimize=True)
 
 
 def environment() -> dict[str, Any]:
@@ -95,6 +109,7 @@ def run_study(config, out_dir: str | Path | None = None, *,
     instead of MNIST (tests)."""
     from neurosim.studies.diehl_cook import N_INPUT, respond, train
 
+    measured_on = environment()  # before training: the code that runs, not what is there later
     if data is None:
         from neurosim.datasets import load
 
@@ -144,7 +159,7 @@ def run_study(config, out_dir: str | Path | None = None, *,
         "test_images_per_s": config.n_test / test_s,
         "theta_mean_mv": float(np.mean(training.theta)),
         "config": config.as_dict(),
-        "environment": environment(),
+        "environment": measured_on,
     }
     if out_dir is not None:
         out = Path(out_dir)
