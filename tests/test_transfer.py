@@ -1,7 +1,11 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from neurosim.studies import transfer
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 def test_few_shot_draws_k_per_class_by_seed():
@@ -27,7 +31,7 @@ def test_head_only_training_leaves_the_features_unchanged():
 
 def test_small_study_runs_and_transfer_beats_chance(tmp_path):
     study = transfer.run_transfer(seeds=(0,), shots=(5,), timesteps=(4, 16), epochs=5,
-                                  progress=False)
+                                  progress=False, stdp_layer=MODELS / "diehl_cook_100.npz")
     assert {e["strategy"] for e in study["table"]} == set(transfer.STRATEGIES)
     for entry in study["table"]:
         if entry["strategy"] == "stdp":  # spiking features + linear readout: no T, no ANN
