@@ -15,6 +15,7 @@ from neurosim.studies.diehl_cook_report import (
     receptive_field_mosaic,
     receptive_fields_figure,
     run_study,
+    summary,
 )
 from neurosim.studies.diehl_cook_state import (
     Checkpoint,
@@ -218,6 +219,7 @@ def test_end_to_end_on_synthetic_bars(tmp_path):
                        data=Split(x_train, y_train, x_test, y_test), progress=False)
     assert report["accuracy"] >= 0.9  # three bars, nothing shared: learnt without labels
     assert sum(report["neurons_per_class"]) + report["unassigned_neurons"] == 10
+    assert f"test accuracy {report['accuracy']:.1%} on 20 images" in summary(report)
     saved = json.loads((tmp_path / "diehl_cook.json").read_text())
     assert saved["accuracy"] == report["accuracy"] and saved["config"]["n_exc"] == 10
     assert (tmp_path / "receptive_fields.png").stat().st_size > 1000

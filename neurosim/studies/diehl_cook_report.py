@@ -183,9 +183,11 @@ def summary(report: dict[str, Any]) -> str:
     line = (f"Diehl & Cook, {cfg['n_exc']} excitatory neurons, {cfg['n_train']:,} training "
             f"images: test accuracy {report['accuracy']:.1%} on {report['n_images']:,} images")
     if report["paper_accuracy"]:
-        line += f" (paper: {report['paper_accuracy']:.1%})"
+        line += (f" (paper, {cfg['n_exc']} neurons after one epoch of 60,000: "
+                 f"{report['paper_accuracy']:.1%})")
     rate = report["training_images_per_s"]
-    timing = (f"training {report['training_s']:.0f} s ({rate:.1f} images/s, an epoch of "
-              f"60,000 in ~{report['epoch_estimate_s'] / 60:.0f} min)" if rate else
+    timing = (f"training {report['training_s']:.0f} s ({rate:.1f} images/s, "
+              f"{report['presentations'] / cfg['n_train']:.2f} showings per image; an epoch of "
+              f"60,000 at this size ~{report['epoch_estimate_s'] / 60:.0f} min)" if rate else
               "training resumed from a finished checkpoint")
     return f"{line}\n{timing}; labels {report['label_s']:.0f} s, test {report['test_s']:.0f} s"
