@@ -6,6 +6,7 @@ import os
 
 BYTES_PER_SYNAPSE = 8  # int32 postsynaptic index + float32 weight
 _HEADROOM = 0.8  # never plan to use more than this share of the available memory
+ALWAYS_FITS = 1 << 24  # 16 MiB: not worth asking the system
 
 
 class NetworkTooLargeError(ValueError):
@@ -29,7 +30,11 @@ def available_bytes() -> int:
 
 def check_fits(n_bytes: float, what: str,
                advice: str = "use fewer neurons or synapses") -> None:
-    """Raise :class:`NetworkTooLargeError` when ``n_bytes`` will not fit in memory."""
+    """Raise :class:`NetworkTooLargeError` when ``n_bytes`` will not fit in memory (below
+    :data:`ALWAYS_FITS` bytes nothing is asked of the system: a short run, called once per
+    stimulus, should not read ``/proc/meminfo`` every time)."""
+    if n_bytes < ALWAYS_FITS:
+        return
     limit = available_bytes() * _HEADROOM
     if n_bytes > limit:
         raise NetworkTooLargeError(
