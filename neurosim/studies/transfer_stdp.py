@@ -2,8 +2,9 @@
 on MNIST (the Diehl & Cook layer of :mod:`neurosim.studies.diehl_cook`), frozen, with a linear
 readout trained on the target task's few labelled images.
 
-Each target image (the digits, upsampled to 28x28) is shown to the frozen layer as Poisson
-spike trains for 350 ms (learning off, thresholds restored after every image: the original's
+Each target image (the digits, upsampled to 28x28, then put in MNIST's framing: a 20x20 box
+centred in 28x28, :func:`mnist_frame`) is shown to the frozen layer as Poisson spike trains
+for 350 ms (learning off, thresholds restored after every image: the original's
 test mode); the excitatory neurons' spike counts, divided by their sum, are the features. The
 readout is a multinomial logistic regression (scikit-learn, ``C = 1``, fixed in advance; no
 choice looks at the test images). Everything that runs as spikes is the layer; the readout
@@ -66,12 +67,28 @@ def load_layer(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, 
 
 def stdp_features(images: np.ndarray, weights: np.ndarray, theta: np.ndarray, *,
                   seed: int = 0, progress: bool = False) -> np.ndarray:
-    """Spike counts (len(images), n) of the frozen layer for images (N, 784) in [0, 1]."""
+    """Spike counts (len(images), n) of the frozen layer for images (N, 784) in [0, 1] that
+    fill their frame (shown in MNIST's framing, :func:`mnist_frame`)."""
     from neurosim.studies.diehl_cook import DiehlCookConfig, respond
 
     config = DiehlCookConfig(n_exc=weights.shape[1], seed=seed)
-    return respond(config, weights, theta, np.asarray(images, np.float32),
+    return respond(config, weights, theta, mnist_frame(images),
                    seed_key=FEATURE_PASS_KEY, progress=progress, desc="STDP features")
+
+
+def mnist_frame(images: np.ndarray) -> np.ndarray:
+    """Images (N, 28, 28) or (N, 784) that fill their frame, in MNIST's format: scaled to a
+    20x20 box (bilinear) and centred in 28x28 with 4 blank pixels on each side, as MNIST's
+    digits are (LeCun et al.). The layer's neurons are templates of MNIST digits where they
+    sit in the frame (a convolutional network is tolerant of the difference, they are not):
+    the 8x8 digits upsampled to the whole 28x28 frame put ink where MNIST has none. Fixed in
+    advance from MNIST's documented format, not chosen by any accuracy."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.as_tensor(np.asarray(images, np.float32).reshape(-1, 1, 28, 28))
+    box = F.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False)
+    return F.pad(box, (4, 4, 4, 4)).clamp(0, 1).reshape(len(x), 784).numpy()
 
 
 def normalised(counts: np.ndarray) -> np.ndarray:
