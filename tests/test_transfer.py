@@ -70,6 +70,10 @@ def test_stdp_layer_files_and_readout(tmp_path):
     weights, theta, file = transfer_stdp.load_layer()  # the shipped layer
     assert weights.shape[0] == 784 and theta.shape == (weights.shape[1],)
     np.testing.assert_allclose(transfer_stdp.normalised([[1, 3], [0, 0]]), [[.25, .75], [0, 0]])
+    # MNIST's framing: a full frame of ink becomes a 20x20 box with 4 blank pixels around it
+    framed = transfer_stdp.mnist_frame(np.ones((2, 784))).reshape(2, 28, 28)
+    assert framed[:, :4].sum() == 0 and framed[:, -4:].sum() == 0
+    assert framed[:, :, :4].sum() == 0 and np.allclose(framed[:, 4:24, 4:24], 1.0)
     # a readout on separable counts is exact
     counts = np.repeat(np.eye(3, dtype=int) * 5, 4, axis=0)
     labels = np.repeat(np.arange(3), 4)
