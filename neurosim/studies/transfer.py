@@ -308,8 +308,9 @@ def to_markdown(study: dict) -> str:
     if stdp:
         layer = study["config"].get("stdp_layer", {})
         lines += ["", f"STDP features (Diehl & Cook layer of {layer.get('neurons', '?')} "
-                  "neurons learned on MNIST without labels, frozen; 350 ms Poisson "
-                  "presentations; linear readout on spike counts):", "",
+                  "neurons learned on MNIST without labels, frozen; the digits in MNIST's "
+                  "framing, 350 ms Poisson presentations; linear readout on spike counts):",
+                  "",
                   "| shots/class | accuracy % | spikes/image |", "|---|---|---|"]
         lines += [f"| {e['shots']} | {100 * e['stdp_mean']:.1f} ± {100 * e['stdp_std']:.1f} "
                   f"| {e['spikes_mean']:.1f} |" for e in stdp]
