@@ -21,7 +21,7 @@ rules = scalar.compile_rules(njit(inline="always", **NJIT_OPTIONS), scalar_plast
 _rule = rules.stdp_constants
 _bump = rules.trace_bump
 _depress = rules.stdp_depress
-_potentiate = rules.stdp_potentiate
+_potentiate_at_spike = rules.potentiate_at_spike
 
 
 @njit(**NJIT_OPTIONS)
@@ -98,21 +98,8 @@ def plasticity_step(t, pl, spike_list, n_spk, n_neurons, ring, dirty):
     # (4) postsynaptic spikes: potentiate, then bump the postsynaptic traces
     for k in range(n_spk):
         i = spike_list[k]
-        if i >= n_neurons:
-            continue  # a spike source, not a neuron
-        for q in range(n_proj):
-            if pl.post_lo[q] <= i and i < pl.post_hi[q]:
-                slot = pl.post_base[q] + i - pl.post_lo[q]
-                rule = _rule(pl, q)
-                if pl.enabled[q] != 0:
-                    o2_before = pl.post2[slot]
-                    for m in range(pl.post_ptr[slot], pl.post_ptr[slot + 1]):
-                        z = pl.post_syn[m]
-                        r1 = pl.pre1[(t - pl.delay[z]) % depth, pl.pre_slot[z]]
-                        pl.weight[z] = _potentiate(pl.weight[z], r1, o2_before, rule)
-                pl.post1[slot] = _bump(pl.post1[slot], rule.nearest)
-                pl.post2[slot] = _bump(pl.post2[slot], rule.nearest)
-
+        if i < n_neurons:  # (not a spike source)
+            _potentiate_at_spike(pl, i, t)
 
 @njit(**NJIT_OPTIONS)
 def normalize_weights(pl, q, total):

@@ -18,9 +18,8 @@ from neurosim.kernels import scalar, scalar_plasticity
 
 rules = scalar.compile_rules(cuda.jit(device=True), scalar_plasticity.RULES)
 _rule = rules.stdp_constants
-_bump = rules.trace_bump
 _depress = rules.stdp_depress
-_potentiate = rules.stdp_potentiate
+_potentiate_at_spike = rules.potentiate_at_spike
 
 
 @cuda.jit(device=True)
@@ -94,25 +93,12 @@ def bump_and_arrive(t, pl, ring, dirty, tid, stride):
 
 @cuda.jit(device=True)
 def potentiate_at_spikes(t, pl, spike_list, n_spk, n_neurons, tid, stride):
-    """Phase 3: each neuron that spiked potentiates its incoming plastic synapses with the
-    presynaptic traces of what has arrived, then bumps its postsynaptic traces."""
-    depth = pl.pre1.shape[0]
+    """Phase 3: each neuron that spiked potentiates its incoming plastic synapses, then
+    bumps its postsynaptic traces (:func:`scalar_plasticity.potentiate_at_spike`)."""
     for k in range(tid, n_spk, stride):
         i = spike_list[k]
-        if i >= n_neurons:
-            continue
-        for q in range(pl.target.shape[0]):
-            if pl.post_lo[q] <= i and i < pl.post_hi[q]:
-                slot = pl.post_base[q] + i - pl.post_lo[q]
-                rule = _rule(pl, q)
-                if pl.enabled[q] != 0:
-                    o2_before = pl.post2[slot]
-                    for m in range(pl.post_ptr[slot], pl.post_ptr[slot + 1]):
-                        z = pl.post_syn[m]
-                        r1 = pl.pre1[(t - pl.delay[z] + depth) % depth, pl.pre_slot[z]]
-                        pl.weight[z] = _potentiate(pl.weight[z], r1, o2_before, rule)
-                pl.post1[slot] = _bump(pl.post1[slot], rule.nearest)
-                pl.post2[slot] = _bump(pl.post2[slot], rule.nearest)
+        if i < n_neurons:  # (not a spike source)
+            _potentiate_at_spike(pl, i, t)
 
 
 @cuda.jit

@@ -75,5 +75,28 @@ def stdp_potentiate(w, r1, o2_before, rule):
     return clip_weight(w + dependence * r1 * (rule.a_plus + rule.a3_plus * o2_before), rule)
 
 
+def potentiate_at_spike(pl, i, t):
+    """Neuron ``i`` spiked in step ``t``: every plastic projection onto it potentiates the
+    neuron's incoming synapses (:func:`stdp_potentiate`, with the presynaptic trace of the
+    spikes that have arrived: the source's trace ``delay`` steps ago) while it learns, then
+    bumps its postsynaptic traces. ``pl`` is the
+    :class:`~neurosim.kernels.records.Plasticity` record; the CPU loop and each CUDA thread
+    call this for one spiking neuron."""
+    depth = pl.pre1.shape[0]
+    for q in range(pl.target.shape[0]):
+        if pl.post_lo[q] <= i and i < pl.post_hi[q]:
+            slot = pl.post_base[q] + i - pl.post_lo[q]
+            rule = stdp_constants(pl, q)
+            if pl.enabled[q] != 0:
+                o2_before = pl.post2[slot]
+                for m in range(pl.post_ptr[slot], pl.post_ptr[slot + 1]):
+                    z = pl.post_syn[m]
+                    r1 = pl.pre1[(t - pl.delay[z] + depth) % depth, pl.pre_slot[z]]
+                    pl.weight[z] = stdp_potentiate(pl.weight[z], r1, o2_before, rule)
+            pl.post1[slot] = trace_bump(pl.post1[slot], rule.nearest)
+            pl.post2[slot] = trace_bump(pl.post2[slot], rule.nearest)
+
+
 #: The rules of this module, callees before callers.
-RULES = (stdp_constants, trace_bump, clip_weight, stdp_depress, stdp_potentiate)
+RULES = (stdp_constants, trace_bump, clip_weight, stdp_depress, stdp_potentiate,
+         potentiate_at_spike)
