@@ -68,9 +68,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -197,19 +195,9 @@ def brian2_speed(spec: SpeedModel, args: dict, dtype: str, threads: int, repeats
         cfg = {"function": spec.brian2, "args": args, "duration_s": duration_s, "seed": seed,
                "dtype": dtype, "threads": threads, "repeats": repeats, "spikes": str(spikes)}
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", _BRIAN2_SCRIPT, json.dumps(cfg)],
-                              capture_output=True, text=True, timeout=timeout_s, cwd=common.ROOT,
-                              env={**os.environ, "OMP_NUM_THREADS": str(threads)})
-        if proc.returncode != 0:
-            raise RuntimeError("Brian2 run failed: "
-                               + " | ".join(proc.stderr.strip().splitlines()[-5:]))
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        out, timing = common.run_brian2_script(_BRIAN2_SCRIPT, cfg, threads, timeout_s)
         with np.load(spikes) as f:
             steps, idx = f["steps"], f["indices"]
-    times = out["times_s"]
-    timing = {"median_s": float(np.median(times)), "min_s": min(times), "max_s": max(times),
-              "times_s": times, "repeats": len(times), "warmup_calls": 1,
-              "warmup_s": out["warmup_s"]}
     stats = spike_statistics(steps, idx, out["n_neurons"], out["n_steps"], out["dt_s"],
                              start_step=int(round(transient_s / out["dt_s"])))
     return {"timing": timing, "stats": stats, "neurons": out["n_neurons"],

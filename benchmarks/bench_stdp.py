@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -113,19 +111,9 @@ def brian2_speed(dtype: str, threads: int, repeats: int, duration_s: float, seed
                "openmp_threads": brian2_openmp_threads(threads), "repeats": repeats,
                "out": str(out_file)}
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", _BRIAN2_SCRIPT, json.dumps(cfg)],
-                              capture_output=True, text=True, timeout=timeout_s, cwd=common.ROOT,
-                              env={**os.environ, "OMP_NUM_THREADS": str(threads)})
-        if proc.returncode != 0:
-            raise RuntimeError("Brian2 run failed: "
-                               + " | ".join(proc.stderr.strip().splitlines()[-5:]))
-        info = json.loads(proc.stdout.strip().splitlines()[-1])
+        info, timing = common.run_brian2_script(_BRIAN2_SCRIPT, cfg, threads, timeout_s)
         with np.load(out_file) as f:
             weights, steps = f["weights"], f["output_steps"]
-    times = info["times_s"]
-    timing = {"median_s": float(np.median(times)), "min_s": min(times), "max_s": max(times),
-              "times_s": times, "repeats": len(times), "warmup_calls": 1,
-              "warmup_s": info["warmup_s"]}
     run = SongAbbottRun(weights, steps, info["n_steps"], info["dt_s"], timing["median_s"],
                         info["build_s"], info["params"])
     return {"timing": timing, "run": run, "build_s": info["build_s"],

@@ -104,6 +104,27 @@ def timing(m: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in m.items() if k != "last"}
 
 
+def run_brian2_script(script: str, cfg: dict[str, Any], threads: int,
+                      timeout_s: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run a Brian2 benchmark ``script`` (``python -c``, ``cfg`` as JSON in ``argv[1]``) in a
+    fresh process with ``OMP_NUM_THREADS = threads``; it prints one JSON line last with
+    ``warmup_s`` (the first, compiling run) and ``times_s`` (the timed reruns). Returns that
+    line and its timing (median, min, max of the reruns; the warm-up reported apart)."""
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", script, json.dumps(cfg)], capture_output=True,
+                          text=True, timeout=timeout_s, cwd=ROOT,
+                          env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+    if proc.returncode != 0:
+        raise RuntimeError("Brian2 run failed: "
+                           + " | ".join(proc.stderr.strip().splitlines()[-5:]))
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    times = out["times_s"]
+    return out, {"median_s": float(statistics.median(times)), "min_s": min(times),
+                 "max_s": max(times), "times_s": times, "repeats": len(times),
+                 "warmup_calls": 1, "warmup_s": out["warmup_s"]}
+
+
 def _version(name: str) -> str | None:
     try:
         module = importlib.import_module(name)
