@@ -18,6 +18,15 @@ from neurosim.checks import check_choice, check_scalar
 from neurosim.kernels.records import Plasticity
 
 _TARGETS = ("exc", "inh", "v")
+#: The per-projection columns of the Plasticity record and their types: the rule's
+#: (:meth:`STDP.constants`, float64 unless listed) and where the projection sits.
+_PROJECTION_COLUMNS = {
+    "decay_pre": np.float64, "decay_post": np.float64, "decay_x": np.float64,
+    "decay_y": np.float64, "a_plus": np.float64, "a_minus": np.float64, "a3_plus": np.float64,
+    "a3_minus": np.float64, "w_min": np.float64, "w_max": np.float64,
+    "multiplicative": np.uint8, "nearest": np.uint8, "pre_lo": np.int64, "pre_hi": np.int64,
+    "post_lo": np.int64, "post_hi": np.int64, "pre_base": np.int64, "post_base": np.int64,
+    "target": np.int64, "enabled": np.uint8}
 
 
 @dataclass(frozen=True)
@@ -118,7 +127,7 @@ def build_plasticity(net: Any, offsets: dict, n_sources: int, spike_width: int
     if projections and net.accumulate == "exact":
         raise ValueError("plastic projections need accumulate='float' (their weights change "
                          "and cannot be fixed integer multiples of one unit)")
-    columns: dict[str, list] = {name: [] for name in Plasticity._fields}
+    columns: dict[str, list] = {name: [] for name in _PROJECTION_COLUMNS}
     lanes: list[tuple[int, int]] = []
     pre_base = post_base = 0
     syn_keys, syn_post, syn_pre_slot, syn_delay, syn_weight, syn_q = [], [], [], [], [], []
@@ -164,12 +173,8 @@ def build_plasticity(net: Any, offsets: dict, n_sources: int, spike_width: int
     post_ptr = np.zeros(post_base + 1, np.int64)
     post_ptr[1:] = np.cumsum(np.bincount(post_slot, minlength=post_base))
     depth = int(delay_all.max(initial=0)) + 2
-    kinds = {"multiplicative": np.uint8, "nearest": np.uint8, "enabled": np.uint8,
-             "target": np.int64, "pre_lo": np.int64, "pre_hi": np.int64, "post_lo": np.int64,
-             "post_hi": np.int64, "pre_base": np.int64, "post_base": np.int64}
-    scalars = {name: np.array(values, kinds.get(name, np.float64))
-               for name, values in columns.items() if name in kinds or name in
-               STDP_COLUMNS}
+    scalars = {name: np.array(values, _PROJECTION_COLUMNS[name])
+               for name, values in columns.items()}
     record = Plasticity(
         **scalars,
         lane_q=np.array([q for q, _ in lanes], np.int64),
@@ -187,7 +192,3 @@ def build_plasticity(net: Any, offsets: dict, n_sources: int, spike_width: int
     index = {id(p): position[starts[k]:starts[k + 1]] for k, p in enumerate(projections)}
     return record, index
 
-
-#: The per-projection rule columns of the Plasticity record (float64 unless listed in kinds).
-STDP_COLUMNS = ("decay_pre", "decay_post", "decay_x", "decay_y", "a_plus", "a_minus", "a3_plus",
-                "a3_minus", "w_min", "w_max", "multiplicative", "nearest")
