@@ -9,7 +9,7 @@ STAMP := $(VENV)/.neurosim-installed
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -c constraints.txt -e ".[dev,sweep]"
+	@$(PY) -m pip install -q -c constraints.txt -e ".[dev,sweep,nir,text]"
 	@touch $(STAMP)
 
 demo: $(STAMP)
