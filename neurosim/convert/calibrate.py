@@ -9,22 +9,28 @@ import numpy as np
 import torch
 
 from neurosim.convert.ann import ann_forward
-from neurosim.convert.coding import as_float_tensor
-from neurosim.convert.ir import Graph
+from neurosim.convert.coding import as_float_tensor, as_token_ids, embed
+from neurosim.convert.ir import Graph, InputEmbedding
 
 _MAX_VALUES = 4_000_000  # per layer (or channel) kept for a percentile
 
 
-def iter_batches(data: Any) -> Iterable[torch.Tensor]:
-    """Inputs from a tensor/array (in batches of 256) or a DataLoader of tensors or tuples."""
+def iter_batches(data: Any, embedding: InputEmbedding | None = None
+                 ) -> Iterable[torch.Tensor]:
+    """Inputs from a tensor/array (in batches of 256) or a DataLoader of tensors or tuples;
+    with an ``embedding``, batches of token ids encoded by it (N, D)."""
+    def prepare(batch: Any) -> torch.Tensor:
+        if embedding is None:
+            return as_float_tensor("calibration_data", batch)
+        return embed(as_token_ids("calibration_data", batch, embedding.num_embeddings),
+                     embedding)
+
     if isinstance(data, (torch.Tensor, np.ndarray)):
-        tensor = as_float_tensor("calibration_data", data)
-        for lo in range(0, len(tensor), 256):
-            yield tensor[lo:lo + 256]
+        for lo in range(0, len(data), 256):
+            yield prepare(data[lo:lo + 256])
         return
     for batch in data:
-        yield as_float_tensor("calibration_data",
-                              batch[0] if isinstance(batch, (tuple, list)) else batch)
+        yield prepare(batch[0] if isinstance(batch, (tuple, list)) else batch)
 
 
 def _reduce(values: torch.Tensor, how: float | str, rng: np.random.Generator) -> float:
@@ -47,7 +53,7 @@ def calibrate(graph: Graph, data: Any, normalization: float | str, granularity: 
     collected: dict[str, list[torch.Tensor]] = {name: [] for name in relus}
     outputs, inputs = [], []
     with torch.no_grad():
-        for batch in iter_batches(data):
+        for batch in iter_batches(data, graph.embedding):
             out, kept = ann_forward(graph, batch, record=relus)
             for name, value in kept.items():
                 collected[name].append(value)
@@ -66,5 +72,5 @@ def calibrate(graph: Graph, data: Any, normalization: float | str, granularity: 
         else:
             scales[name] = np.float32(_reduce(acts, normalization, rng))
     output_scale = _reduce(torch.cat(outputs), normalization, rng)
-    input_scale = float(torch.cat(inputs).max().clamp(min=1e-12))
+    input_scale = float(torch.cat(inputs).abs().max().clamp(min=1e-12))  # signed: embeddings
     return scales, output_scale, input_scale

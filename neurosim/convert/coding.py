@@ -1,5 +1,16 @@
 """Input encoding (constant current or Poisson spikes) and output decoding (membrane or spike
-count) of a converted network."""
+count) of a converted network.
+
+Token ids. A network converted from a model whose first op is an embedding lookup with a mean
+(``EmbeddingBag(mode="mean")``, or ``Embedding`` then ``mean(dim=1)``) takes padded token ids
+(N, L). The lookup-and-mean is the input encoding: it runs once per sample, in floating point,
+outside the spiking network (as the pixel values of an image are given, not computed by
+neurons), and its output (N, D) is the input of the first layer: a constant current in every
+step, or with ``encoding="poisson"`` signed Bernoulli spikes (amplitude +-``input_scale``,
+probability ``|x| / input_scale``; embeddings are signed, pixels are not). Everything after
+it runs as IF/LIF neurons. Its cost (L x D additions per sample) is the same for the ANN and
+the SNN and is counted in neither's MACs or SynOps.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +18,9 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
+from neurosim.convert.ir import InputEmbedding
 from neurosim.convert.options import ConversionOptions, neuron_params
 from neurosim.neurons.lif import LIFState, lif_run
 
@@ -60,16 +73,51 @@ def as_labels(name: str, y: Any, n: int) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def as_inputs(x: Any, input_shape: tuple) -> torch.Tensor:
-    """``x`` as a float32 tensor (N, \\*input_shape), checked.
+def as_token_ids(name: str, x: Any, num_embeddings: int | None = None) -> torch.Tensor:
+    """``x`` as an int64 tensor (N, L) of token ids, checked: whole numbers (integer dtypes, or
+    floats holding whole numbers), L >= 1, and in ``[0, num_embeddings)`` when given."""
+    if isinstance(x, torch.Tensor) and not x.is_floating_point() and x.dtype in _INT_DTYPES:
+        ids = x.detach().cpu().to(torch.int64)
+    else:
+        values = as_float_tensor(name, x)
+        if not torch.equal(values, values.round()):
+            raise ValueError(f"{name} must hold token ids (whole numbers), got fractions")
+        ids = values.to(torch.int64)
+    if ids.dim() != 2 or ids.shape[1] < 1:
+        raise ValueError(f"{name} must be token ids of shape (N, L) with L >= 1 (one padded "
+                         f"row of ids per sample), got shape {tuple(ids.shape)}")
+    if ids.numel() and (int(ids.min()) < 0 or (num_embeddings is not None
+                                               and int(ids.max()) >= num_embeddings)):
+        raise ValueError(f"{name} holds token ids from {int(ids.min())} to {int(ids.max())}; "
+                         + (f"the embedding has ids 0 to {num_embeddings - 1}"
+                            if num_embeddings else "ids must be >= 0"))
+    return ids
+
+
+def embed(ids: torch.Tensor, embedding: InputEmbedding) -> torch.Tensor:
+    """The input encoding of token ids (N, L) -> (N, D) float32: the mean of their embeddings,
+    padding skipped (``EmbeddingBag``) or counted (``Embedding`` + mean), exactly as PyTorch
+    computes it."""
+    weight = torch.from_numpy(embedding.weight)
+    if embedding.exclude_padding:
+        return F.embedding_bag(ids, weight, mode="mean", padding_idx=embedding.padding_idx)
+    return F.embedding(ids, weight, embedding.padding_idx).mean(dim=1)
+
+
+def as_inputs(x: Any, input_shape: tuple,
+              embedding: InputEmbedding | None = None) -> torch.Tensor:
+    """``x`` as a float32 tensor (N, \\*input_shape), checked; with an ``embedding``, ``x``
+    holds token ids (N, L), any L, and the result is their encoding (N, D).
 
     Raises
     ------
     TypeError
         Complex or non-numeric values.
     ValueError
-        Wrong shape, or values that are not finite.
+        Wrong shape, or values that are not finite (not token ids in range).
     """
+    if embedding is not None:
+        return embed(as_token_ids("x", x, embedding.num_embeddings), embedding)
     x = as_float_tensor("x", x)
     if tuple(x.shape[1:]) != tuple(input_shape):
         raise ValueError(f"x must have shape (N, {', '.join(map(str, input_shape))}), got "
@@ -87,12 +135,14 @@ def repeat_over_time(value: torch.Tensor, n_steps: int) -> torch.Tensor:
 def encode(x: torch.Tensor, n_steps: int, encoding: str, input_scale: float,
            generator: torch.Generator | None) -> torch.Tensor:
     """Input for every step, (T*B, ...): the image itself (``"constant"``), or Bernoulli spikes
-    of amplitude ``input_scale`` with probability ``x / input_scale`` (``"poisson"``)."""
+    of amplitude ``input_scale`` with probability ``|x| / input_scale`` and the sign of ``x``
+    (``"poisson"``; ``input_scale`` is the calibration data's largest ``|x|``)."""
     if encoding == "constant":
         return repeat_over_time(x, n_steps)
-    prob = (x / input_scale).clamp(0, 1)
+    prob = (x.abs() / input_scale).clamp(0, 1)
     draws = torch.rand((n_steps,) + tuple(x.shape), generator=generator)
-    return ((draws < prob).to(torch.float32) * input_scale).reshape((-1,) + tuple(x.shape[1:]))
+    spikes = (draws < prob).to(torch.float32) * (torch.sign(x) * input_scale)
+    return spikes.reshape((-1,) + tuple(x.shape[1:]))
 
 
 def output_counts(currents: torch.Tensor, output_scale: float,

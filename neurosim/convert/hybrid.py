@@ -141,7 +141,7 @@ class HybridNetwork(torch.nn.Module):
         """Adam on the cross-entropy of the mean output current over ``timesteps`` steps
         (backpropagation through time), seeded minibatch order. Returns the mean loss of every
         epoch."""
-        x = as_inputs(x, self.snn.input_shape)
+        x = as_inputs(x, self.snn.input_shape, self.snn.graph.embedding)
         if len(x) == 0:
             raise ValueError("x is empty")
         y = torch.as_tensor(as_labels("y", y, len(x)))

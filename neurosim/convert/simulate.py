@@ -112,7 +112,7 @@ def simulate(net: ConvertedNetwork, x: Any, timesteps: int, *, batch_size: int |
              record: tuple[str, ...] = ()) -> dict:
     """Simulate ``timesteps`` steps for inputs ``x`` (N, ...), layer at a time, in chunks of
     ``batch_size`` samples; see :meth:`neurosim.convert.SpikingNetwork.simulate`."""
-    x = as_inputs(x, net.input_shape)
+    x = as_inputs(x, net.input_shape, net.graph.embedding)
     if isinstance(timesteps, bool) or not isinstance(timesteps, (int, np.integer)) or \
             timesteps <= 0:
         raise ValueError(f"timesteps must be a whole number > 0, got {timesteps!r}")
@@ -150,7 +150,7 @@ def simulate(net: ConvertedNetwork, x: Any, timesteps: int, *, batch_size: int |
 def simulate_stepwise(net: ConvertedNetwork, x: Any, timesteps: int) -> np.ndarray:
     """The same network, one time step at a time through all layers; returns the accumulated
     output membrane (T, N, K). Slow: for tests and teaching."""
-    x = as_inputs(x, net.input_shape)
+    x = as_inputs(x, net.input_shape, net.graph.embedding)
     generator = torch.Generator().manual_seed(net.options.seed)
     encoded = net.encode(x, timesteps, generator).reshape((timesteps,) + tuple(x.shape))
     rules = StepRules(KernelLayers(net))

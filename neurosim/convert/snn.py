@@ -38,7 +38,10 @@ class SpikingNetwork(ConvertedNetwork):
     """A converted classifier. Build with :func:`neurosim.convert`."""
 
     def ann_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The ANN's output for ``x`` (the traced graph, float32)."""
+        """The ANN's output for ``x`` (the traced graph, float32; token ids for a network whose
+        input encoding is an embedding)."""
+        if self.graph.embedding is not None:
+            x = as_inputs(x, self.input_shape, self.graph.embedding)
         with torch.no_grad():
             return ann_forward(self.graph, x.to(torch.float32))[0]
 
@@ -81,14 +84,16 @@ class SpikingNetwork(ConvertedNetwork):
                  batch_size: int | None = None) -> dict[str, Any]:
         """Accuracy at every requested T from one simulation of max(T) steps, with the ANN's
         accuracy, ANN/SNN agreement, firing rate per layer and SynOps vs the ANN's MACs."""
-        x = as_inputs(x, self.input_shape)
-        y = as_labels("y", y, len(x))
+        inputs = as_inputs(x, self.input_shape, self.graph.embedding)  # token ids: encoded
+        y = as_labels("y", y, len(inputs))
         requested = np.atleast_1d(np.asarray(timesteps))
         if requested.dtype.kind not in "iu" or not requested.size or requested.min() <= 0:
             raise ValueError(f"timesteps must be positive whole numbers, got {timesteps!r}")
         steps = sorted({int(t) for t in requested})
-        ann_pred = self.ann_logits(x).argmax(dim=1).numpy()
-        result = self.simulate(x, steps[-1], batch_size=batch_size)
+        with torch.no_grad():
+            ann_pred = ann_forward(self.graph, inputs)[0].argmax(dim=1).numpy()
+        result = self.simulate(x if self.graph.embedding is not None else inputs, steps[-1],
+                               batch_size=batch_size)
         by_t = {}
         for t in steps:
             pred = self.decode(result, t)
@@ -96,10 +101,10 @@ class SpikingNetwork(ConvertedNetwork):
                        "agreement": float(np.mean(pred == ann_pred))}
         ann_macs = self.ann_macs()
         n_neurons = {n.name: math.prod(n.shape) for n in self.graph.nodes if n.op == "relu"}
-        rates = {name: result["spikes"].get(name, 0.0) / (n_neurons[name] * len(x) * steps[-1])
+        rates = {name: result["spikes"].get(name, 0.0) / (n_neurons[name] * len(y) * steps[-1])
                  for name in self.neuron_layers}
-        synops = result["synops"] / len(x)
-        snn_macs = result["snn_macs"] / len(x)
+        synops = result["synops"] / len(y)
+        snn_macs = result["snn_macs"] / len(y)
         return {
             "ann_accuracy": float(np.mean(ann_pred == y)),
             "snn_accuracy": {t: v["accuracy"] for t, v in by_t.items()},
@@ -110,7 +115,7 @@ class SpikingNetwork(ConvertedNetwork):
             "ann_macs_per_sample": ann_macs,
             "timesteps_simulated": steps[-1],
             "energy": self.energy(synops, snn_macs, ann_macs),
-            "samples": len(x),
+            "samples": len(y),
         }
 
     def ann_macs(self) -> float:

@@ -4,6 +4,12 @@ Export (unlike plain ``torch.fx`` symbolic tracing) runs the model's Python with
 so ``forward`` methods that check shapes or branch on them trace fine. The ATen graph is
 translated node by node into the IR; any operation without a translation stops conversion with a
 :class:`ConversionError` naming the operation, its module path and what is supported.
+
+A model with ``nn.Embedding`` / ``nn.EmbeddingBag`` modules takes token ids: it is exported on
+an int64 example. ``EmbeddingBag(mode="mean")`` on a 2-D (N, L) tensor (one bag per row; the
+offsets ``torch.export`` writes for that are checked, then dropped), and ``Embedding`` followed
+by ``mean(dim=1)``, become one ``embedding`` node; where it may stand (first) is checked by
+:func:`neurosim.convert.normalize.split_input_embedding`.
 """
 
 from __future__ import annotations
@@ -16,15 +22,21 @@ from typing import Any
 import numpy as np
 import torch
 
-from neurosim.convert.ir import ConversionError, Graph, Node
+from neurosim.convert.coding import as_token_ids
+from neurosim.convert.ir import EMBEDDING_SUPPORTED, ConversionError, Graph, Node
 
 aten = torch.ops.aten
 
 SUPPORTED = (
     "Linear, Conv1d/Conv2d (stride, padding, dilation, groups, bias), ReLU (module, F.relu, "
     "torch.relu, .relu()), AvgPool2d, AdaptiveAvgPool2d, MaxPool2d, BatchNorm1d/2d, Dropout, "
-    "Flatten / flatten / view / reshape, Identity, residual addition, mean over H and W"
+    "Flatten / flatten / view / reshape, Identity, residual addition, mean over H and W; as "
+    "the first op only: EmbeddingBag(mode='mean') on (N, L) token ids, or Embedding followed "
+    "by mean(dim=1)"
 )
+_ARANGE = (aten.arange.start_step, aten.arange.start, aten.arange.default)
+_EMBEDDING_BAG = (aten.embedding_bag.padding_idx, aten.embedding_bag.default,
+                  aten._embedding_bag.default)
 
 
 def _np(t: torch.Tensor | None) -> np.ndarray | None:
@@ -71,6 +83,8 @@ def export_graph(model: torch.nn.Module, example: torch.Tensor) -> Graph:
             warnings.simplefilter("ignore", FutureWarning)
             return _translate(program.run_decompositions({}))
     model_copy = copy.deepcopy(model).eval()
+    if any(isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag)) for m in model.modules()):
+        example = as_token_ids("calibration_data", example)
     try:
         with warnings.catch_warnings():  # torch.export's own deprecation chatter
             warnings.simplefilter("ignore", FutureWarning)
@@ -98,6 +112,7 @@ def _translate(exported) -> Graph:
     alias: dict[str, str] = {}  # fx name -> IR name (for no-op nodes)
     user_inputs = list(sig.user_inputs)
     output_name = None
+    aranges: dict[str, tuple] = {}  # fx name -> arange arguments (EmbeddingBag offsets)
 
     def ref(arg) -> str:
         return alias.get(arg.name, arg.name)
@@ -131,7 +146,19 @@ def _translate(exported) -> Graph:
         def add(op, inputs, _name=fx.name, _module=module, _shape=shape, **p):
             nodes.append(Node(_name, op, [ref(a) for a in inputs], p, _module, _shape))
 
-        if target is aten.linear.default:
+        if target in _ARANGE:
+            aranges[fx.name] = args  # the offsets of an EmbeddingBag's bags (checked there)
+        elif target in _EMBEDDING_BAG:
+            _embedding_bag(nodes, fx, ref, aranges, _np32(w(0)), module)
+        elif target is aten.embedding.default:
+            if ref(args[1]) != nodes[0].name:
+                raise ConversionError(f"Embedding at {module} does not read the model's input; "
+                                      f"{EMBEDDING_SUPPORTED}")
+            padding = args[2] if len(args) > 2 and args[2] is not None and args[2] >= 0 else None
+            add("lookup", [args[1]], weight=_np32(w(0)), padding_idx=padding)
+        elif target is aten.mean.dim and _lookup_mean(nodes, ref(args[0]), args, module):
+            alias[fx.name] = ref(args[0])
+        elif target is aten.linear.default:
             add("linear", [args[0]], weight=_np(w(1)), bias=_np(w(2)))
         elif target in (aten.conv2d.default, aten.conv1d.default, aten.convolution.default,
                         aten.conv2d.padding, aten.conv1d.padding):
@@ -209,4 +236,56 @@ def _translate(exported) -> Graph:
                 f"supported: {SUPPORTED}")
     if output_name is None:
         raise ConversionError("the exported graph has no output")
+    known = {n.name for n in nodes}
+    for node in nodes:
+        for name in node.inputs:
+            if name not in known:  # e.g. an arange used as something else than bag offsets
+                raise ConversionError(f"unsupported operation producing {name} (read at "
+                                      f"{node.module}); supported: {SUPPORTED}")
     return Graph(nodes, output_name)
+
+
+def _np32(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().to(torch.float32).numpy().copy()
+
+
+def _embedding_bag(nodes: list[Node], fx, ref, aranges: dict, weight: np.ndarray,
+                   module: str) -> None:
+    """An ``embedding_bag`` op on the flattened (N, L) input with offsets 0, L, 2L...: one
+    ``embedding`` node on the input (the flattening ``reshape`` node is dropped)."""
+    args = list(fx.args) + [None] * 9
+    mode, per_sample, last_offset = args[4], args[6], args[7]
+    if mode != 1:
+        name = {0: "sum", 2: "max"}.get(mode, mode)
+        raise ConversionError(f"EmbeddingBag(mode={name!r}) at {module} is not supported; "
+                              f"{EMBEDDING_SUPPORTED}")
+    flat = next((n for n in nodes if n.name == ref(args[1])), None)
+    offsets = aranges.get(getattr(args[2], "name", None))
+    row = nodes[0].shape
+    step = offsets[2] if offsets is not None and len(offsets) > 2 else None
+    if (per_sample is not None or last_offset or flat is None or flat.op != "reshape"
+            or flat.inputs != [nodes[0].name] or len(row) != 1 or offsets is None
+            or offsets[0] != 0 or step != row[0]):
+        raise ConversionError(f"EmbeddingBag at {module} must take the model's input, a 2-D "
+                              f"tensor of token ids (one bag per row, no offsets or "
+                              f"per_sample_weights); {EMBEDDING_SUPPORTED}")
+    nodes.remove(flat)
+    padding = args[8] if args[8] is not None and args[8] >= 0 else None
+    nodes.append(Node(fx.name, "embedding", [nodes[0].name],
+                      {"weight": weight, "padding_idx": padding, "exclude_padding": True},
+                      module, (weight.shape[1],)))
+
+
+def _lookup_mean(nodes: list[Node], source: str, args, module: str) -> bool:
+    """Whether ``mean(args)`` averages an Embedding lookup over its tokens (dim 1); if so the
+    lookup node becomes an ``embedding`` node (lookup and mean)."""
+    lookup = next((n for n in nodes if n.name == source and n.op == "lookup"), None)
+    if lookup is None:
+        return False
+    dims = [int(d) % 3 for d in (args[1] or [])]
+    if dims != [1] or (len(args) > 2 and args[2]):
+        raise ConversionError(f"mean over dims {list(args[1])} of the Embedding at "
+                              f"{lookup.module}; {EMBEDDING_SUPPORTED}")
+    lookup.op, lookup.shape = "embedding", lookup.shape[1:]
+    lookup.params["exclude_padding"] = False
+    return True
