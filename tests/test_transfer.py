@@ -4,12 +4,17 @@ import numpy as np
 import pytest
 
 from neurosim.studies import transfer
+from neurosim.studies.transfer_tasks import TASKS, task_data
+
+
+def digits_28():
+    return task_data(TASKS["digits"], TASKS["digits"].quick)
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 def test_few_shot_draws_k_per_class_by_seed():
-    _, y, _, _ = transfer.digits_28()
+    _, y, _, _ = digits_28()
     idx = transfer.few_shot(y, 3, seed=1)
     assert np.array_equal(np.bincount(y[idx].numpy(), minlength=10), np.full(10, 3))
     assert np.array_equal(idx, transfer.few_shot(y, 3, seed=1))
@@ -20,7 +25,7 @@ def test_few_shot_draws_k_per_class_by_seed():
 def test_head_only_training_leaves_the_features_unchanged():
     source = transfer.zoo.load_pretrained("mnist_cnn")
     model = transfer.build_model("head", source, seed=0)
-    x, y, _, _ = transfer.digits_28()
+    x, y, _, _ = digits_28()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     transfer.train(model, x[:40], y[:40], epochs=2, seed=0, frozen_features=True)
     after = model.state_dict()
@@ -79,3 +84,26 @@ def test_stdp_layer_files_and_readout(tmp_path):
     labels = np.repeat(np.arange(3), 4)
     result = transfer_stdp.readout_accuracy(counts, labels, counts, labels, seed=0)
     assert result["stdp_accuracy"] == 1.0 and result["spikes_per_image"] == 5.0
+
+
+def test_fashion_study_with_layer_probes(tmp_path):
+    """MNIST -> Fashion-MNIST, tiny: every strategy runs, the probe covers every layer of the
+    frozen source network for ANN and SNN, and the report shows them."""
+    study = transfer.run_transfer(task="mnist-fashion", seeds=(0,), shots=(2,),
+                                  timesteps=(4, 16), epochs=2, test_per_class=6,
+                                  strategies=("finetune", "head", "hybrid"), progress=False)
+    assert study["config"]["task"] == "mnist-fashion" and study["config"]["test_images"] == 60
+    probe = study["probe"]["table"]
+    assert [e["layer"].split()[0] for e in probe][0] == "input"
+    assert len(probe) == 1 + 3  # pixels and the CNN's three ReLU layers
+    for e in probe:
+        assert 0.0 <= e["ann_mean"] <= 1.0 and 0.0 <= e["snn_mean"] <= 1.0
+    assert probe[0]["ann_mean"] == probe[0]["snn_mean"]  # pixels are the same for both
+    transfer.write_report(study, tmp_path)
+    text = (tmp_path / "transfer.md").read_text()
+    assert text.startswith("# Transfer: MNIST CNN -> Fashion-MNIST")
+    assert "Which layers transfer" in text
+    with pytest.raises(ValueError, match="unknown transfer task"):
+        transfer.run_transfer(task="cifar", progress=False)
+    with pytest.raises(ValueError, match="strategies must be among"):
+        transfer.run_transfer(strategies=("magic",), progress=False)

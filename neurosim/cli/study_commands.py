@@ -119,11 +119,28 @@ def _bench_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_transfer(args: argparse.Namespace) -> int:
+    seeds = tuple(range(args.seed, args.seed + args.seeds)) if args.seeds else None
+    progress = not (args.quiet or args.json)
+    if args.task == "text":
+        from neurosim.studies.transfer_text import (
+            run_text_transfer,
+            text_markdown,
+            write_text_report,
+        )
+
+        study = run_text_transfer(quick=not args.full, seeds=seeds, progress=progress,
+                                  backend=args.backend, data_dir=args.data)
+        study["config"]["command"] = _command_line(args)
+        if args.out:
+            write_text_report(study, args.out)
+        print(json.dumps(study["table"]) if args.json else text_markdown(study))
+        return 0
     from neurosim.studies.transfer import run_transfer, to_markdown, write_report
 
-    seeds = tuple(range(args.seed, args.seed + args.seeds))
-    study = run_transfer(quick=not args.full, seeds=seeds, backend=args.backend,
-                         progress=not (args.quiet or args.json), stdp_layer=args.stdp_layer)
+    study = run_transfer(task=args.task, quick=not args.full, seeds=seeds,
+                         backend=args.backend, progress=progress, stdp_layer=args.stdp_layer,
+                         data_dir=args.data)
+    study["config"]["command"] = _command_line(args)
     if args.out:
         write_report(study, args.out)
     if args.json:
@@ -132,6 +149,16 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
         print(to_markdown(study))
         print(f"({len(study['rows'])} runs in {study['seconds']:.0f} s)")
     return 0
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command that makes a study's results again, for its JSON."""
+    parts = ["neurosim transfer", f"--task {args.task}"] + (["--full"] if args.full else [])
+    if args.seeds:
+        parts.append(f"--seeds {args.seeds} --seed {args.seed}")
+    if args.out:
+        parts.append(f"--out {args.out}")
+    return " ".join(parts)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -254,13 +281,23 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def add_transfer(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "transfer", "transfer study: MNIST CNN -> digits, ANN and SNN",
+    p = add_command(sub, "transfer", "transfer study: pretrained ANN -> new task, ANN and SNN",
                     "examples:\n  neurosim transfer --out out/transfer\n"
+                    "  neurosim transfer --task mnist-fashion --out out/fashion\n"
+                    "  neurosim transfer --task text --full --out out/text\n"
                     "  neurosim transfer --full --json",
                     _cmd_transfer)
+    p.add_argument("--task", choices=("digits", "mnist-fashion", "text"), default="digits",
+                   help="digits: MNIST CNN -> 8x8 digits; mnist-fashion: MNIST CNN -> "
+                        "Fashion-MNIST; text: sentiment of movie-review snippets")
     p.add_argument("--full", action="store_true",
-                   help="1/5/10/50/all shots per class (default: quick mode, 1/10/all)")
-    p.add_argument("--seeds", type=positive_int, default=3, help="seeds to average over")
+                   help="the publishable settings (more shots, seeds and test images); the "
+                        "default quick mode runs in minutes")
+    p.add_argument("--data", default=None, metavar="DIR",
+                   help="folder with the task's data files (Fashion-MNIST IDX files; "
+                        "default: found or fetched, see neurosim.datasets_images)")
+    p.add_argument("--seeds", type=positive_int, default=None,
+                   help="seeds to average over (default: the mode's)")
     p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--out", default=None, help="folder for transfer.md/.json/.png")
     p.add_argument("--stdp-layer", default=None, metavar="NPZ",

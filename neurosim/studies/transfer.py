@@ -1,9 +1,10 @@
 """The transfer study (``neurosim transfer``): what carries over from a network pretrained on
-MNIST to the 8x8 digits task, and from the ANNs to spiking networks.
+MNIST to another image task, and from the ANNs to spiking networks.
 
 1. Source: the shipped MNIST CNN (``models/mnist_cnn.pt``, ``python models/train.py
    mnist_cnn``).
-2. Target: scikit-learn's digits, upsampled to 28x28 (bilinear). With ``k`` labelled images per
+2. Target (:mod:`neurosim.studies.transfer_tasks`): scikit-learn's digits upsampled to 28x28
+   (``digits``) or Fashion-MNIST (``mnist-fashion``). With ``k`` labelled images per
    class (seeded draws) the CNN is (a) fine-tuned whole, (b) used as a frozen feature extractor
    with a new head, (c) trained from scratch with the same architecture; a new 10-way head in
    every case.
@@ -23,7 +24,12 @@ MNIST to the 8x8 digits task, and from the ANNs to spiking networks.
    same images; the table reports its accuracy at every T and how much came back at T = 4
    against the converted network it started from.
 
-Mean and standard deviation over seeds.
+7. Which layers transfer (tasks with ``probe``): linear probes on every layer of the frozen
+   source network, its ANN activations and its converted network's spike rates
+   (:mod:`neurosim.studies.transfer_probe`).
+
+Mean and standard deviation over seeds. The sentiment-text task lives in
+:mod:`neurosim.studies.transfer_text`.
 """
 
 from __future__ import annotations
@@ -40,31 +46,13 @@ import torch.nn.functional as F
 
 from neurosim import zoo
 from neurosim.convert import convert
-from neurosim.datasets import load
+from neurosim.studies.transfer_tasks import get_task, task_data
 
 STRATEGIES = ("finetune", "head", "scratch", "surrogate", "stdp", "hybrid")
 SURROGATE_STEPS = 8  # time steps a surrogate-gradient SNN is trained with (BPTT)
 HYBRID_STEPS = 4     # time steps of hybrid fine-tuning (converted SNN + surrogate gradients)
 HYBRID_UPDATES = 60  # optimiser steps of hybrid fine-tuning (whatever the training-set size)
 HYBRID_LR = 1e-4
-QUICK = {"shots": (1, 10, None), "seeds": (0, 1, 2), "timesteps": (4, 8, 16, 32, 64),
-         "epochs": 20}
-FULL = {"shots": (1, 5, 10, 50, None), "seeds": (0, 1, 2), "timesteps": (4, 8, 16, 32, 64),
-        "epochs": 40}
-
-
-def digits_28() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The digits split (seed 0) upsampled to MNIST's 28x28."""
-    data = load("digits", flat=False)
-
-    def up(x: np.ndarray) -> torch.Tensor:
-        return F.interpolate(torch.from_numpy(x), size=(28, 28), mode="bilinear",
-                             align_corners=False).clamp(0, 1)
-
-    return (up(data.x_train), torch.from_numpy(data.y_train), up(data.x_test),
-            torch.from_numpy(data.y_test))
-
-
 def few_shot(y: torch.Tensor, shots: int | None, seed: int) -> torch.Tensor:
     """Indices of ``shots`` images per class (all when None), drawn with ``seed``."""
     if shots is None:
@@ -155,20 +143,29 @@ def train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int,
     return model.eval()
 
 
-def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
+def run_transfer(*, task: str = "digits", quick: bool = True,
+                 seeds: tuple[int, ...] | None = None,
                  shots: tuple[int | None, ...] | None = None,
                  timesteps: tuple[int, ...] | None = None, epochs: int | None = None,
                  strategies: tuple[str, ...] = STRATEGIES, progress: bool = True,
-                 backend: str = "cpu", stdp_layer: str | None = None) -> dict[str, Any]:
-    """Run the study; returns per-run rows and the mean/std table."""
-    cfg = dict(QUICK if quick else FULL)
+                 backend: str = "cpu", stdp_layer: str | None = None,
+                 data_dir: str | None = None, test_per_class: int | None = None
+                 ) -> dict[str, Any]:
+    """Run the study on an image task; returns per-run rows and the mean/std table."""
+    spec = get_task(task)
+    unknown = set(strategies) - set(STRATEGIES)
+    if unknown or not strategies:
+        raise ValueError(f"strategies must be among {STRATEGIES}, got {strategies!r}")
+    cfg = dict(spec.quick if quick else spec.full)
     for key, value in (("seeds", seeds), ("shots", shots), ("timesteps", timesteps),
-                       ("epochs", epochs)):
+                       ("epochs", epochs), ("test_per_class", test_per_class)):
         if value is not None:
             cfg[key] = value
+    cfg.update(task=spec.name, mode="quick" if quick else "full")
     torch.set_num_threads(max(1, torch.get_num_threads()))
     source = zoo.load_pretrained("mnist_cnn")
-    x_train, y_train, x_test, y_test = digits_28()
+    x_train, y_train, x_test, y_test = task_data(spec, cfg, data_dir)
+    cfg.update(train_images=len(x_train), test_images=len(x_test))
     jobs = [(s, k, st) for s in cfg["seeds"] for k in cfg["shots"] for st in strategies]
     bar = None
     if progress:
@@ -183,6 +180,8 @@ def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
         idx = few_shot(y_train, k, seed)
         # equal optimisation budget: more epochs for tiny sets (a fixed number of steps)
         n_epochs = max(cfg["epochs"], int(np.ceil(300 / max(1, len(idx) // 64 + 1))))
+        if k is None and "epochs_all" in cfg:  # the whole of a large training set
+            n_epochs = cfg["epochs_all"]
         row = {"seed": seed, "shots": "all" if k is None else k, "strategy": strategy,
                "train_images": len(idx)}
         if strategy == "surrogate":
@@ -198,9 +197,11 @@ def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
                                                  for ss, kk, st in jobs if st == "stdp"]))
                 train_counts = np.zeros((len(x_train), weights.shape[1]), np.int32)
                 train_counts[used] = transfer_stdp.stdp_features(
-                    x_train[used].flatten(1).numpy(), weights, theta, progress=progress)
+                    x_train[used].flatten(1).numpy(), weights, theta, progress=progress,
+                    frame=spec.stdp_frame)
                 features = (train_counts, transfer_stdp.stdp_features(
-                    x_test.flatten(1).numpy(), weights, theta, progress=progress))
+                    x_test.flatten(1).numpy(), weights, theta, progress=progress,
+                    frame=spec.stdp_frame))
                 cfg["stdp_layer"] = {"file": layer.name, "neurons": int(weights.shape[1])}
             result = transfer_stdp.readout_accuracy(features[0][idx.numpy()],
                                                     y_train[idx].numpy(), features[1],
@@ -245,10 +246,27 @@ def run_transfer(*, quick: bool = True, seeds: tuple[int, ...] | None = None,
     conversion = {k: v for k, v in asdict(ConversionOptions()).items()
                   if k in ("normalization", "granularity", "neuron", "reset", "encoding",
                            "decoding")}
-    return {"config": {**cfg, "shots": ["all" if k is None else k for k in cfg["shots"]],
-                       "conversion": conversion},
-            "rows": rows, "table": summarize(rows, cfg["timesteps"]),
-            "seconds": time.time() - start}
+    study = {"config": {**cfg, "shots": ["all" if k is None else k for k in cfg["shots"]],
+                        "strategies": list(strategies), "conversion": conversion},
+             "rows": rows, "table": summarize(rows, cfg["timesteps"])}
+    if spec.probe:
+        study["probe"] = _probe(source, x_train, y_train, x_test, y_test, cfg, backend)
+    study["seconds"] = time.time() - start
+    return study
+
+
+def _probe(source: torch.nn.Module, x_train: torch.Tensor, y_train: torch.Tensor,
+           x_test: torch.Tensor, y_test: torch.Tensor, cfg: dict, backend: str) -> dict:
+    from neurosim.studies.transfer_probe import layer_probe, summarize_probe
+
+    t = 32 if 32 in cfg["timesteps"] else max(cfg["timesteps"])
+    runs = []
+    for seed in cfg["seeds"]:
+        idx = few_shot(y_train, cfg["probe_shots"], seed)
+        runs.append(layer_probe(source, x_train[idx], y_train[idx], x_test, y_test,
+                                timesteps=t, seed=seed, backend=backend))
+    return {"shots": cfg["probe_shots"], "seeds": len(cfg["seeds"]), "timesteps": t,
+            "runs": runs, "table": summarize_probe(runs)}
 
 
 def _converted(model: torch.nn.Module, x_train: torch.Tensor, y_train: torch.Tensor,
@@ -330,16 +348,21 @@ def to_markdown(study: dict) -> str:
                          f"{100 * e[f'converted_T{t}_std']:.1f} | {100 * after:.1f} ± "
                          f"{100 * e[f'snn_T{t}_std']:.1f} | {100 * (after - before):+.1f} "
                          f"points ({share}) |")
+    if "probe" in study:
+        from neurosim.studies.transfer_probe import probe_markdown
+
+        lines += probe_markdown(study["probe"])
     return "\n".join(lines)
 
 
 def write_report(study: dict, out_dir: str | Path) -> None:
     from neurosim import plot
 
+    spec = get_task(study["config"].get("task", "digits"))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "transfer.json").write_text(json.dumps(study, indent=2))
-    (out / "transfer.md").write_text("# Transfer: MNIST CNN -> digits\n\n" + to_markdown(study)
+    (out / "transfer.md").write_text(f"# Transfer: {spec.title}\n\n" + to_markdown(study)
                                      + "\n")
     import matplotlib.pyplot as plt
 
@@ -372,7 +395,7 @@ def write_report(study: dict, out_dir: str | Path) -> None:
         ax.set_xticks(range(len(entries)))
         ax.set_xticklabels(labels)
     ax.set_xlabel("labelled images per class")
-    ax.set_ylabel("digits test accuracy (%)")
+    ax.set_ylabel(f"{spec.target} test accuracy (%)")
     ax.legend(fontsize="small")
     ax.set_title("Transfer from MNIST: ANNs, converted SNNs, surrogate and hybrid SNNs")
     fig.savefig(out / "transfer.png", dpi=120)

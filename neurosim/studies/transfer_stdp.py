@@ -66,13 +66,16 @@ def load_layer(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, 
 
 
 def stdp_features(images: np.ndarray, weights: np.ndarray, theta: np.ndarray, *,
-                  seed: int = 0, progress: bool = False) -> np.ndarray:
-    """Spike counts (len(images), n) of the frozen layer for images (N, 784) in [0, 1] that
-    fill their frame (shown in MNIST's framing, :func:`mnist_frame`)."""
+                  seed: int = 0, progress: bool = False, frame: bool = True) -> np.ndarray:
+    """Spike counts (len(images), n) of the frozen layer for images (N, 784) in [0, 1]; with
+    ``frame``, images that fill their frame are shown in MNIST's framing
+    (:func:`mnist_frame`; Fashion-MNIST's items already sit in a 28x28 frame as MNIST's digits
+    do and are shown as they are)."""
     from neurosim.studies.diehl_cook import DiehlCookConfig, respond
 
     config = DiehlCookConfig(n_exc=weights.shape[1], seed=seed)
-    return respond(config, weights, theta, mnist_frame(images),
+    shown = mnist_frame(images) if frame else np.asarray(images, np.float32).reshape(-1, 784)
+    return respond(config, weights, theta, shown,
                    seed_key=FEATURE_PASS_KEY, progress=progress, desc="STDP features")
 
 
