@@ -232,7 +232,7 @@ def run_transfer(*, task: str = "digits", quick: bool = True,
             if strategy == "finetune":
                 converted[(seed, k)] = (snn, result)
             row.update({key: result[key] for key in ("ann_accuracy", "snn_accuracy",
-                                                     "synops_per_sample",
+                                                     "synops_per_sample", "agreement",
                                                      "ann_macs_per_sample")})
         rows.append(row)
         if bar is not None:
@@ -294,6 +294,9 @@ def summarize(rows: list[dict], timesteps: tuple[int, ...]) -> list[dict]:
             entry[f"snn_T{t}_mean"] = float(snn.mean())
             entry[f"snn_T{t}_std"] = float(snn.std())
         entry["synops_mean"] = float(np.mean([r["synops_per_sample"] for r in group]))
+        if "agreement" in group[0]:  # converted ANNs: SNN predictions equal to the ANN's
+            entry["agreement_max_t_mean"] = float(np.mean(
+                [r["agreement"][max(timesteps)] for r in group]))
         if "stdp_accuracy" in group[0]:  # STDP features + linear readout
             stdp = np.array([r["stdp_accuracy"] for r in group])
             entry["stdp_mean"], entry["stdp_std"] = float(stdp.mean()), float(stdp.std())
@@ -311,8 +314,8 @@ def summarize(rows: list[dict], timesteps: tuple[int, ...]) -> list[dict]:
 def to_markdown(study: dict) -> str:
     steps = study["config"]["timesteps"]
     head = ("| strategy | shots/class | ANN % | " + " | ".join(f"SNN T={t} %" for t in steps)
-            + " | SynOps/image (max T) |")
-    lines = [head, "|" + "---|" * (4 + len(steps))]
+            + " | agreement with ANN (max T) % | SynOps/image (max T) |")
+    lines = [head, "|" + "---|" * (5 + len(steps))]
     for e in study["table"]:
         if "stdp_mean" in e:
             continue  # a table of its own below
@@ -320,8 +323,10 @@ def to_markdown(study: dict) -> str:
             f"{100 * e['ann_std']:.1f}"
         cells = [ann] + [
             f"{100 * e[f'snn_T{t}_mean']:.1f} ± {100 * e[f'snn_T{t}_std']:.1f}" for t in steps]
+        agree = e.get("agreement_max_t_mean")
+        agree = "—" if agree is None else f"{100 * agree:.1f}"
         lines.append(f"| {e['strategy']} | {e['shots']} | " + " | ".join(cells)
-                     + f" | {e['synops_mean']:.3g} |")
+                     + f" | {agree} | {e['synops_mean']:.3g} |")
     stdp = [e for e in study["table"] if "stdp_mean" in e]
     if stdp:
         layer = study["config"].get("stdp_layer", {})
