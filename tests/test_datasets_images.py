@@ -169,3 +169,4 @@ def test_fashion_mnist_real_files():
     assert np.bincount(split.y_train).tolist() == [6000] * 10
     assert np.bincount(split.y_test).tolist() == [1000] * 10
     assert 0.0 <= split.x_train.min() and split.x_train.max() <= 1.0
+
