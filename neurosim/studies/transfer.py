@@ -193,7 +193,7 @@ def run_transfer(*, task: str = "digits", quick: bool = True,
 
             if features is None:  # the training images some job uses, and the test set
                 weights, theta, layer = transfer_stdp.load_layer(stdp_layer)
-                used = np.unique(np.concatenate([few_shot(y_train, kk, ss).numpy()
+                used = np.unique(np.concatenate([_stdp_shots(y_train, kk, ss, cfg).numpy()
                                                  for ss, kk, st in jobs if st == "stdp"]))
                 train_counts = np.zeros((len(x_train), weights.shape[1]), np.int32)
                 train_counts[used] = transfer_stdp.stdp_features(
@@ -203,6 +203,8 @@ def run_transfer(*, task: str = "digits", quick: bool = True,
                     x_test.flatten(1).numpy(), weights, theta, progress=progress,
                     frame=spec.stdp_frame))
                 cfg["stdp_layer"] = {"file": layer.name, "neurons": int(weights.shape[1])}
+            idx = _stdp_shots(y_train, k, seed, cfg)
+            row["train_images"] = len(idx)
             result = transfer_stdp.readout_accuracy(features[0][idx.numpy()],
                                                     y_train[idx].numpy(), features[1],
                                                     y_test.numpy(), seed)
@@ -253,6 +255,14 @@ def run_transfer(*, task: str = "digits", quick: bool = True,
         study["probe"] = _probe(source, x_train, y_train, x_test, y_test, cfg, backend)
     study["seconds"] = time.time() - start
     return study
+
+
+def _stdp_shots(y_train: torch.Tensor, k: int | None, seed: int, cfg: dict) -> torch.Tensor:
+    """The labelled images of the ``stdp`` readout: ``few_shot``, except that "all" of a large
+    training set is ``stdp_all_per_class`` images per class (each image is 350 ms of
+    simulation: all 60,000 Fashion-MNIST images would take about 25 minutes)."""
+    cap = cfg.get("stdp_all_per_class")
+    return few_shot(y_train, cap if k is None and cap else k, seed)
 
 
 def _probe(source: torch.nn.Module, x_train: torch.Tensor, y_train: torch.Tensor,
