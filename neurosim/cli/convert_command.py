@@ -25,6 +25,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from neurosim.convert import convert
     from neurosim.datasets import load
 
+    if args.export_nir:
+        _check_nir_export(args)
     model, dataset = load_model(args)
     data = load(dataset, flat=False, seed=args.seed)
     timesteps = _timesteps(args.timesteps)
@@ -32,11 +34,17 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     options = {"normalization": _normalization(args.normalization),
                "granularity": args.granularity, "neuron": args.neuron,
                "encoding": args.encoding, "decoding": args.decoding, "reset": args.reset,
-               "backend": args.backend, "seed": args.seed}
+               "v_init": args.v_init, "backend": args.backend, "seed": args.seed}
     try:
         snn = convert(model, calib, **options)
     except RuntimeError as exc:
         raise UserError(str(exc)) from exc
+    if args.export_nir:
+        from neurosim.interop import nir as nir_interop
+
+        path = nir_interop.write(args.export_nir, snn)
+        if not (args.quiet or args.json):
+            print(f"wrote the spiking network as NIR to {path}")
     n = len(data.x_test) if args.samples is None else min(args.samples, len(data.x_test))
     result = snn.evaluate(data.x_test[:n], data.y_test[:n], timesteps)
     report = {"model": args.model, "dataset": dataset, "samples": n, "options": options,
@@ -95,6 +103,18 @@ def _hybrid(args: argparse.Namespace, snn, data, n: int, timesteps: list[int]) -
             "seconds": time.time() - start}
 
 
+def _check_nir_export(args: argparse.Namespace) -> None:
+    """What NIR cannot say, said before the conversion runs."""
+    if args.reset == "subtract":
+        raise UserError("--export-nir needs --reset value: NIR neurons reset to a value, NIR has "
+                        "no reset by subtraction")
+    if args.v_init != 0:
+        raise UserError("--export-nir needs --v-init 0: NIR neurons start at 0, NIR has no "
+                        "initial membrane potential")
+    if not str(args.export_nir).endswith(".nir"):
+        raise UserError(f"--export-nir names a .nir file, got {args.export_nir!r}")
+
+
 def _timesteps(text: str) -> list[int]:
     try:
         timesteps = [int(t) for t in text.split(",") if t.strip()]
@@ -125,7 +145,9 @@ def add_convert(sub: argparse._SubParsersAction) -> None:
                     "  neurosim convert --model mypkg.nets:Net --weights net.pt "
                     "--model-args '[10]' --dataset mnist\n"
                     "  neurosim convert --model mnist_cnn --timesteps 4,8 "
-                    "--hybrid-steps 4   # + surrogate-gradient fine-tuning",
+                    "--hybrid-steps 4   # + surrogate-gradient fine-tuning\n"
+                    "  neurosim convert --model digits_mlp --reset value --v-init 0 "
+                    "--export-nir digits_mlp.nir",
                     _cmd_convert)
     add_model_options(p, required=True)
     p.add_argument("--timesteps", default="8,16,32,64", help="comma-separated T values")
@@ -134,6 +156,8 @@ def add_convert(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--neuron", choices=["if", "lif"], default="if")
     p.add_argument("--reset", choices=["subtract", "value", "zero"], default="subtract",
                    help="by subtraction, or to the reset value 0 ('zero': its old name)")
+    p.add_argument("--v-init", type=float, default=0.5,
+                   help="initial membrane potential as a fraction of the threshold")
     p.add_argument("--encoding", choices=["constant", "poisson"], default="constant")
     p.add_argument("--decoding", choices=["membrane", "count"], default="membrane")
     p.add_argument("--calibration", type=positive_int, default=2000,
@@ -147,4 +171,7 @@ def add_convert(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hybrid-train", type=positive_int, default=5000,
                    help="training images for hybrid fine-tuning")
     p.add_argument("--hybrid-lr", type=positive_float, default=1e-4)
+    p.add_argument("--export-nir", metavar="FILE.nir",
+                   help="also write the converted network as a NIR graph (needs --reset value "
+                        "--v-init 0 and a model without max-pooling)")
     add_run_options(p, "folder for plots and JSON")

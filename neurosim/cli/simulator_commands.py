@@ -86,6 +86,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     from neurosim import gallery, plot
 
+    if args.nir is not None:
+        return _simulate_nir(args)
+    if args.model is None:
+        raise UserError(f"name a model ({', '.join(gallery.MODELS)}) or give --nir FILE")
     if args.model not in gallery.MODELS:
         raise UserError(f"unknown model {args.model!r}; available: {', '.join(gallery.MODELS)}")
     params = _parse_settings(args.set)
@@ -134,6 +138,50 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate_nir(args: argparse.Namespace) -> int:
+    """``simulate --nir FILE``: a NIR graph run on neurosim's kernels over test images."""
+    import numpy as np
+
+    from neurosim.datasets import DATASETS, load
+    from neurosim.interop import nir as nir_interop
+
+    if args.model is not None:
+        raise UserError(f"give either a gallery model or --nir, not both (got {args.model!r})")
+    if args.dataset not in DATASETS:
+        raise UserError(f"--dataset must be one of {', '.join(DATASETS)}, got {args.dataset!r}")
+    net = nir_interop.load(args.nir, dt_s=args.dt, backend=args.backend)
+    data = load(args.dataset, flat=False, seed=args.seed)
+    n = min(args.samples, len(data.x_test))
+    x, y = data.x_test[:n], data.y_test[:n]
+    if tuple(x.shape[1:]) != net.input_shape:
+        flat = x.reshape(n, -1)
+        if (flat.shape[1],) != net.input_shape:
+            raise UserError(f"the graph takes inputs of shape {net.input_shape}; --dataset "
+                            f"{args.dataset} has images of shape {tuple(x.shape[1:])}")
+        x = flat
+    result = net.simulate(x, args.timesteps)
+    outputs = result["membrane"][-1]
+    report = {"nir": str(args.nir), "dataset": args.dataset, "samples": n,
+              "timesteps": args.timesteps, "dt_s": net.dt_s,
+              "neuron_layers": len(net.neuron_layers),
+              "spikes_per_sample": {k: float(v) / n for k, v in result["spikes"].items()},
+              "outputs": int(outputs.shape[1])}
+    if outputs.shape[1] == int(data.y_test.max()) + 1:
+        report["accuracy"] = float(np.mean(outputs.argmax(axis=1) == y))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "simulate_nir.json").write_text(json.dumps(report, indent=2))
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    total = sum(report["spikes_per_sample"].values())
+    accuracy = (f", accuracy {100 * report['accuracy']:.2f}%" if "accuracy" in report else "")
+    print(f"{args.nir}: {report['neuron_layers']} neuron layers, {n} {args.dataset} test images, "
+          f"T = {args.timesteps} (dt {net.dt_s:g} s): {total:.1f} spikes per image{accuracy}")
+    return 0
+
+
 def add_info(sub: argparse._SubParsersAction) -> None:
     add_command(sub, "info", "versions, usable backends, threads",
                 "example:\n  neurosim info --json",
@@ -144,9 +192,18 @@ def add_simulate(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "simulate", "simulate a model of the gallery (neurosim.gallery)",
                     "examples:\n  neurosim simulate cuba --neurons 4000 --duration 1 --out out"
                     "\n  neurosim simulate brunel2000 --regime B --scale 0.2 --duration 0.5 "
-                    "--transient 0.1\n  neurosim simulate coba --set n=2000 --json",
+                    "--transient 0.1\n  neurosim simulate coba --set n=2000 --json\n"
+                    "  neurosim simulate --nir digits_mlp.nir --dataset digits --timesteps 32",
                     _cmd_simulate)
-    p.add_argument("model", help="cuba, coba or brunel2000")
+    p.add_argument("model", nargs="?", help="cuba, coba or brunel2000 (or --nir FILE)")
+    p.add_argument("--nir", metavar="FILE.nir",
+                   help="run a NIR graph (a spiking classifier) on test images instead")
+    p.add_argument("--dataset", default="digits", help="--nir: test images (default digits)")
+    p.add_argument("--samples", type=positive_int, default=100, help="--nir: test images")
+    p.add_argument("--timesteps", type=positive_int, default=32, help="--nir: time steps")
+    p.add_argument("--dt", type=positive_float, default=None,
+                   help="--nir: the Euler step the graph's neurons are read with (default: "
+                        "the graph's neurosim_dt_s, else 1e-4 s as snnTorch)")
     p.add_argument("--neurons", type=positive_int, help="network size n (cuba, coba)")
     p.add_argument("--duration", type=positive_float, default=1.0, help="seconds")
     p.add_argument("--transient", type=nonnegative_float, default=0.0,

@@ -4,7 +4,8 @@ Ops map one to one: ``linear`` -> ``Affine`` (``Linear`` without bias), ``conv``
 ``Conv2d``/``Conv1d``, ``avgpool`` and ``adaptive_avgpool`` (whole tiles) -> ``AvgPool2d``
 (+ ``Flatten`` for a mean over H and W), ``reshape`` to one dimension -> ``Flatten``, ``add`` ->
 two edges into the same node (NIR sums the edges that reach a node), a standalone per-channel
-``affine`` (an unfolded BatchNorm) -> a depthwise 1x1 ``Conv2d`` (or a diagonal ``Affine``),
+``affine`` (an unfolded BatchNorm) -> a 1x1 ``Conv2d`` with a diagonal weight (or a diagonal
+``Affine``),
 and each ``relu`` -> a layer of ``IF`` (or ``LIF``) neurons.
 
 **Normalisation.** A neurosim neuron layer divides its input by its threshold ``lambda`` (per
@@ -267,10 +268,11 @@ class _Builder:
             if len(in_shape) != 3:
                 raise NirExportError(f"per-channel scale of a {len(in_shape)}-d value at node "
                                      f"{node.name!r} ({node.module}) has no NIR counterpart")
-            channels = in_shape[0]
-            return (nir.Conv2d(input_shape=in_shape[1:],
-                               weight=p["scale"].reshape(channels, 1, 1, 1), bias=p["shift"],
-                               stride=1, padding=0, dilation=1, groups=channels),)
+            # a 1x1 convolution with a diagonal weight (NIR's type inference reads grouped
+            # convolutions as having weight.shape[1] input channels, so not depthwise)
+            weight = np.diag(p["scale"])[:, :, None, None]
+            return (nir.Conv2d(input_shape=in_shape[1:], weight=weight, bias=p["shift"],
+                               stride=1, padding=0, dilation=1, groups=1),)
         if node.op == "avgpool":
             if any(params["padding"]) and not params["count_include_pad"]:
                 raise NirExportError(f"average pooling with padding that excludes the pad at "
