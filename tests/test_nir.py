@@ -314,3 +314,73 @@ def test_cli_nir_errors_are_one_line(capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+# -- networks built with the network API -------------------------------------------------------
+def _network():
+    import neurosim.network as nw
+    from neurosim.neurons.lif import LIFParams
+
+    net = nw.Network(dt_s=1e-4, dtype=np.float64)
+    biased = nw.Population(5, LIFParams(tau_m_s=0.02, v_rest=-0.5, v_reset=-0.5, v_th=1.0),
+                           i_bias=np.array([1.6, 1.8, 2.0, 2.5, 3.0]), name="biased")
+    source = nw.SpikeSource(3, [0, 1, 2], [0.001, 0.002, 0.003], name="source")
+    post = nw.Population(4, LIFParams(), name="post")
+    cuba = nw.Population(6, LIFParams(), tau_exc_s=0.005, tau_inh_s=0.005, name="cuba")
+    noise = nw.PoissonGroup(10, 50.0, name="noise")
+    net.add(biased, source, post, cuba, noise,
+            nw.connect_dense(source, post, np.full((3, 4), 0.5), target="v"),
+            nw.connect_fixed_probability(noise, cuba, 0.3, weight=0.2, target="exc"),
+            nw.connect_fixed_probability(post, cuba, 0.5, weight=-0.1, target="inh"))
+    return net
+
+
+def test_network_exports_populations_and_dense_projections(tmp_path):
+    net = _network()
+    graph = nsnir.read(nsnir.write(tmp_path / "net.nir", net))
+    kinds = {name: type(node).__name__ for name, node in graph.nodes.items()}
+    assert kinds["biased"] == "LIF" and kinds["cuba"] == "CubaLIF"
+    assert kinds["source"] == kinds["noise"] == "Input" and kinds["post.output"] == "Output"
+    proj = net.projections[1]  # sparse -> dense, post x pre
+    dense = np.zeros((6, 10))
+    dense[proj.post_idx, proj.pre_idx] = proj.weight
+    np.testing.assert_array_equal(graph.nodes["noise->cuba"].weight, dense)
+    assert graph.metadata["neurosim_dt_s"] == 1e-4
+
+
+def test_network_lif_is_neurosims_step_under_forward_euler():
+    """The exported LIF (potentials shifted to start at 0, bias in v_leak), stepped by forward
+    Euler with the network's dt, spikes on the same steps as neurosim's LIF step of the
+    population (:func:`~neurosim.neurons.lif.lif_run`: the rules the network kernel is made of;
+    a network run would compile the network kernels, half a minute)."""
+    from neurosim.neurons.lif import LIFState, lif_run
+
+    net = _network()
+    biased = net.populations[0]
+    lif = nsnir.to_nir(net).nodes["biased"]
+    start = LIFState.initial(5, biased.params, np.float64, v0=biased.v0)
+    run = lif_run(biased.i_bias, biased.params, 1e-4, start, steps=2000)
+    v, spikes = np.zeros(5), np.zeros((2000, 5), bool)
+    for step in range(2000):
+        v = v + 1e-4 / lif.tau * (lif.v_leak - v)
+        spikes[step] = v > lif.v_threshold
+        v[spikes[step]] = lif.v_reset[spikes[step]]
+    assert spikes.sum() > 20
+    np.testing.assert_array_equal(spikes, run.spikes)
+
+
+def test_network_export_errors():
+    import neurosim.network as nw
+    from neurosim.neurons.lif import LIFParams
+
+    net = _network()
+    with pytest.raises(nsnir.NirExportError, match=r"'noise' -> 'cuba'.*sparse.*6 x 10 = 60"):
+        nsnir.to_nir(net, max_weights=20)
+    with pytest.raises(ValueError, match="own time step"):
+        nsnir.to_nir(net, dt_s=1e-3)
+    refractory = nw.Network().add(nw.Population(2, LIFParams(t_ref_s=0.002), name="r"))
+    with pytest.raises(nsnir.NirExportError, match="refractory period: population 'r'"):
+        nsnir.to_nir(refractory)
+    subtract = nw.Network().add(nw.Population(2, LIFParams(reset="subtract"), name="s"))
+    with pytest.raises(nsnir.NirExportError, match="subtraction.*'s'.*reset='value'"):
+        nsnir.to_nir(subtract)
