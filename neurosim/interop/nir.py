@@ -66,6 +66,12 @@ def to_nir(network: Any, *, dt_s: float | None = None, scales: str = "fold",
     max_weights : int
         ``Network`` only: the largest dense weight matrix (pre x post) a projection may become.
 
+    The graph of a converted network takes what neurosim's encoder feeds it at each step: the
+    image itself with constant-current encoding (the default), Bernoulli spikes of amplitude
+    ``input_scale`` with ``encoding="poisson"`` (the encoder is not part of the graph). Its
+    output is the last layer's current at each step (summed over the steps: neurosim's
+    membrane decoding), or the output neurons' spikes with ``decoding="count"``.
+
     Raises
     ------
     NirExportError
@@ -103,11 +109,9 @@ def write(path: str | Path, network: Any, **options: Any) -> Path:
 
 def read(path: str | Path) -> Any:
     """The ``nir.NIRGraph`` in the file ``path``."""
-    return read_graph(path if isinstance(path, (str, Path)) else _bad_path(path))
-
-
-def _bad_path(path: Any) -> None:
-    raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
+    return read_graph(path)
 
 
 def load(source: Any, *, dt_s: float | None = None, backend: str = "cpu",
