@@ -5,6 +5,8 @@ blocks are rendered from them by ``benchmarks/make_tables.py``.
     python benchmarks/studies.py demo       # neurosim demo; its output and demo.json
     python benchmarks/studies.py hybrid     # neurosim convert --hybrid-steps 4 on MNIST
     python benchmarks/studies.py transfer   # neurosim transfer (quick mode, 3 seeds)
+    python benchmarks/studies.py transfer-fashion  # neurosim transfer --task mnist-fashion --full
+    python benchmarks/studies.py transfer-text     # neurosim transfer --task text --full
 
 Every choice in these programs is fixed in advance or made on training data; the test sets are
 used once, to report.
@@ -53,12 +55,21 @@ def run_hybrid() -> None:
     (out_dir / "convert.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
-def run_transfer() -> None:
-    out_dir = RESULTS / "transfer"
-    _neurosim("transfer", "--out", str(out_dir))
-    result = json.loads((out_dir / "transfer.json").read_text())
-    result["environment"] = environment(command="neurosim transfer")
-    (out_dir / "transfer.json").write_text(json.dumps(result, indent=2) + "\n")
+def run_transfer(task: str = "digits", full: bool = False) -> None:
+    folder, name = {"digits": ("transfer", "transfer.json"),
+                    "mnist-fashion": ("transfer/mnist-fashion", "transfer.json"),
+                    "text": ("transfer_text", "transfer_text.json")}[task]
+    out_dir = RESULTS / folder
+    argv = ["transfer", "--task", task, "--quiet"] + (["--full"] if full else [])
+    _neurosim(*argv, "--out", str(out_dir))
+    add_environment(out_dir / name, "neurosim " + " ".join(argv) + f" --out {out_dir}")
+
+
+def add_environment(path: Path, command: str) -> None:
+    """The machine and libraries of a study's results file (written by the CLI)."""
+    result = json.loads(path.read_text())
+    result["environment"] = environment(command=command)
+    path.write_text(json.dumps(result, indent=2) + "\n")
 
 
 def render_demo(result: dict) -> str:
@@ -89,6 +100,12 @@ def render_transfer(result: dict) -> str:
     return to_markdown(result)
 
 
+def render_transfer_text(result: dict) -> str:
+    from neurosim.studies.transfer_text import text_markdown
+
+    return text_markdown(result)
+
+
 def render_diehl_cook(result: dict) -> str:
     """The Diehl & Cook run as it came out (``neurosim learn diehl-cook``)."""
     cfg, env = result["config"], result.get("environment", {})
@@ -111,9 +128,12 @@ def render_diehl_cook(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("study", choices=["demo", "hybrid", "transfer"])
+    parser.add_argument("study", choices=["demo", "hybrid", "transfer", "transfer-fashion",
+                                          "transfer-text"])
     args = parser.parse_args()
-    {"demo": run_demo, "hybrid": run_hybrid, "transfer": run_transfer}[args.study]()
+    {"demo": run_demo, "hybrid": run_hybrid, "transfer": run_transfer,
+     "transfer-fashion": lambda: run_transfer("mnist-fashion", full=True),
+     "transfer-text": lambda: run_transfer("text", full=True)}[args.study]()
 
 
 if __name__ == "__main__":
