@@ -284,6 +284,8 @@ def test_import_errors_name_the_node(tmp_path):
         nsnir.load(tmp_path / "junk.nir")
     with pytest.raises(TypeError, match="source"):
         nsnir.load(3)
+    with pytest.raises(TypeError, match="path"):
+        nsnir.read(3)
     with pytest.raises(ValueError, match="dt_s"):
         nsnir.load(loop, dt_s=-1.0)
 
