@@ -6,6 +6,7 @@ blocks are rendered from them by ``benchmarks/make_tables.py``.
     python benchmarks/studies.py hybrid     # neurosim convert --hybrid-steps 4 on MNIST
     python benchmarks/studies.py transfer   # neurosim transfer (quick mode, 3 seeds)
     python benchmarks/studies.py transfer-fashion  # neurosim transfer --task mnist-fashion --full
+                                                   # one process per seed, then merged
     python benchmarks/studies.py transfer-text     # neurosim transfer --task text --full
 
 Every choice in these programs is fixed in advance or made on training data; the test sets are
@@ -63,6 +64,51 @@ def run_transfer(task: str = "digits", full: bool = False) -> None:
     argv = ["transfer", "--task", task, "--quiet"] + (["--full"] if full else [])
     _neurosim(*argv, "--out", str(out_dir))
     add_environment(out_dir / name, "neurosim " + " ".join(argv) + f" --out {out_dir}")
+
+
+def run_transfer_seeds(task: str, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """The full study one seed per process (``seed<N>/``; a seed already done is kept), then
+    :func:`merge_seeds`: on this 2-core machine a seed of ``mnist-fashion`` takes about 45
+    minutes, and a run cut short keeps the seeds it finished."""
+    out_dir = RESULTS / "transfer" / task
+    for seed in seeds:
+        if (out_dir / f"seed{seed}" / "transfer.json").exists():
+            continue
+        argv = ["transfer", "--task", task, "--full", "--seeds", "1", "--seed", str(seed),
+                "--quiet", "--out", str(out_dir / f"seed{seed}")]
+        _neurosim(*argv)
+    merge_seeds(out_dir)
+
+
+def merge_seeds(out_dir: Path) -> None:
+    """One study from the per-seed runs in ``out_dir/seed*/``: rows joined, the mean/std
+    table and the layer probes summarised again, the report and figure written."""
+    from neurosim.studies.transfer import summarize, write_report
+    from neurosim.studies.transfer_probe import summarize_probe
+
+    parts = [json.loads(p.read_text()) for p in sorted(out_dir.glob("seed*/transfer.json"))]
+    if not parts:
+        raise SystemExit(f"no seed*/transfer.json under {out_dir}")
+    config = dict(parts[0]["config"])
+    seeds = [s for part in parts for s in part["config"]["seeds"]]
+    timesteps = tuple(config["timesteps"])
+    rows = [row for part in parts for row in part["rows"]]
+    for row in rows:  # JSON turned the T keys into strings
+        for key in ("snn_accuracy", "agreement", "converted_accuracy"):
+            if isinstance(row.get(key), dict):
+                row[key] = {int(t): v for t, v in row[key].items()}
+    config.update(seeds=seeds, command=f"python benchmarks/studies.py transfer-fashion "
+                  f"(one `neurosim transfer --task {config['task']} --full --seeds 1 --seed N` "
+                  "per seed, merged)")
+    study = {"config": config, "rows": rows, "table": summarize(rows, timesteps),
+             "seconds": sum(part["seconds"] for part in parts),
+             "environment": environment(command=config["command"])}
+    if "probe" in parts[0]:
+        runs = [run for part in parts for run in part["probe"]["runs"]]
+        study["probe"] = {**parts[0]["probe"], "seeds": len(runs), "runs": runs,
+                          "table": summarize_probe(runs)}
+    write_report(study, out_dir)
+    print(f"merged seeds {seeds} into {out_dir / 'transfer.json'}")
 
 
 def add_environment(path: Path, command: str) -> None:
@@ -132,7 +178,7 @@ def main() -> None:
                                           "transfer-text"])
     args = parser.parse_args()
     {"demo": run_demo, "hybrid": run_hybrid, "transfer": run_transfer,
-     "transfer-fashion": lambda: run_transfer("mnist-fashion", full=True),
+     "transfer-fashion": lambda: run_transfer_seeds("mnist-fashion"),
      "transfer-text": lambda: run_transfer("text", full=True)}[args.study]()
 
 
