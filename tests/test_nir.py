@@ -205,6 +205,35 @@ def test_sinabs_file_loads_and_runs(digits, tmp_path):
     np.testing.assert_array_equal(back.simulate(x, T)["membrane"][-1], expected)
 
 
+def test_norse_file_loads_and_runs(digits, tmp_path):
+    norse = pytest.importorskip("norse.torch")
+
+    def cell(n):  # per-neuron parameters: nir.write cannot store Norse's scalar ones
+        return norse.LIFBoxCell(norse.LIFBoxParameters(
+            tau_mem_inv=torch.full((n,), 100.0), v_leak=torch.zeros(n), v_th=torch.ones(n),
+            v_reset=torch.zeros(n)))
+
+    torch.manual_seed(0)
+    model = norse.SequentialState(nn.Linear(64, 32), cell(32), nn.Linear(32, 10), cell(10))
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Linear):
+                module.weight.mul_(6.0)
+                module.bias.add_(1.5)
+    x = torch.from_numpy(digits[2]).reshape(len(digits[2]), -1)
+    with torch.no_grad():  # Norse's own run: forward Euler with dt = 1 ms
+        state, expected = None, 0
+        for _ in range(T):
+            out, state = model(x, state)
+            expected = expected + out
+    # Norse 1.1.0 writes tau = dt / tau_mem_inv: dt=1 writes the time constant itself
+    path = tmp_path / "norse.nir"
+    nir.write(path, norse.to_nir(model, x[:1], dt=1.0))
+    back = nsnir.load(path, dt_s=1e-3, input_shape=(64,))  # its Input keeps the batch dim
+    assert expected.sum() > 50
+    np.testing.assert_array_equal(back.simulate(x, T)["membrane"][-1], expected.numpy())
+
+
 # -- the discretisation ------------------------------------------------------------------------
 def _one_layer(neuron, n=5):
     return nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([n])),

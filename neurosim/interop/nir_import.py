@@ -79,8 +79,8 @@ def read_graph(source: Any) -> Any:
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"no NIR file at {str(path)!r}")
-        try:
-            return nir.read(path)
+        try:  # neurosim infers the shapes itself (files of some libraries fail NIR's check)
+            return nir.read(path, type_check=False)
         except Exception as exc:  # h5py / nir errors: say which file
             raise NirImportError(f"{str(path)!r} is not a readable NIR file: "
                                  f"{type(exc).__name__}: {exc}") from None
@@ -154,8 +154,9 @@ class _Reader:
         kind = type(node).__name__
         if isinstance(node, (nir.Affine, nir.Linear)):
             if len(in_shape) != 1:
-                raise NirImportError(f"{kind} node {name!r} reads a {in_shape} value: flatten "
-                                     "it first (neurosim's linear ops take vectors)")
+                raise NirImportError(f"{kind} node {name!r} reads a {in_shape} value: "
+                                     "neurosim's linear ops take vectors (a batch dimension in "
+                                     "the Input node? pass input_shape=)")
             bias = _array(node.bias) if isinstance(node, nir.Affine) else None
             return self.emit(name, "linear", [source], weight=_array(node.weight), bias=bias)
         if isinstance(node, (nir.Conv2d, nir.Conv1d)):
