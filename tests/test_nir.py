@@ -140,15 +140,22 @@ def _snntorch_counts(net, images, steps):
     return np.array(counts)
 
 
-def test_neurosim_to_snntorch_same_output_counts(cnn, digits):
+@pytest.mark.parametrize("neuron", ["lif", "if"])
+def test_neurosim_to_snntorch_same_output_counts(cnn, digits, neuron):
     pytest.importorskip("snntorch")
     from snntorch.import_nir import import_from_nir
 
-    snn = _convert(cnn, digits, neuron="lif", lif_tau_steps=20.0, decoding="count")
+    snn = _convert(cnn, digits, neuron=neuron, lif_tau_steps=20.0, decoding="count")
     expected = snn.simulate(digits[2], T)["counts"][-1]
-    got = _snntorch_counts(import_from_nir(nsnir.to_nir(snn)), digits[2], T)
+    # snnTorch 1.0 reads NIR's IF as a leaky neuron: IF layers go as LIF without leak
+    graph = nsnir.to_nir(snn, if_as_lif=neuron == "if")
+    assert all(isinstance(graph.nodes[n], nir.LIF) for n in snn.neuron_layers)
+    got = _snntorch_counts(import_from_nir(graph), digits[2], T)
     assert expected.sum() > 50
     np.testing.assert_array_equal(got, expected)
+    back = nsnir.load(graph)  # and back: the leak-free LIF is read as an IF
+    assert back.options.neuron == neuron
+    np.testing.assert_array_equal(back.simulate(digits[2], T)["membrane"][-1], expected)
 
 
 def test_snntorch_to_neurosim_same_output_counts(digits, tmp_path):

@@ -47,7 +47,7 @@ def _check_dt(dt_s: Any) -> float:
 
 
 def to_nir(network: Any, *, dt_s: float | None = None, scales: str = "fold",
-           max_weights: int = DEFAULT_MAX_WEIGHTS) -> Any:
+           if_as_lif: bool = False, max_weights: int = DEFAULT_MAX_WEIGHTS) -> Any:
     """``network`` as a ``nir.NIRGraph``.
 
     Parameters
@@ -63,6 +63,10 @@ def to_nir(network: Any, *, dt_s: float | None = None, scales: str = "fold",
         Converted networks only: ``"fold"`` multiplies each layer's thresholds into the
         weights around it (neurons fire at 1: what snnTorch can import); ``"nodes"`` keeps them
         as ``v_threshold`` and ``Scale`` nodes (reading it back gives bit-identical spikes).
+    if_as_lif : bool
+        Converted networks only: write IF layers as ``LIF`` nodes whose leak is exactly none in
+        floating point (``tau = 1e30 dt``, ``r = 1e30``), for readers whose ``IF`` import
+        differs (snnTorch 1.0 reads ``IF`` as a Leaky neuron with ``beta = 0.9``).
     max_weights : int
         ``Network`` only: the largest dense weight matrix (pre x post) a projection may become.
 
@@ -81,9 +85,11 @@ def to_nir(network: Any, *, dt_s: float | None = None, scales: str = "fold",
     """
     if scales not in ("fold", "nodes"):
         raise ValueError(f"scales must be 'fold' or 'nodes', got {scales!r}")
+    if not isinstance(if_as_lif, bool):
+        raise TypeError(f"if_as_lif must be True or False, got {if_as_lif!r}")
     if isinstance(network, ConvertedNetwork):
         return converted_to_nir(network, dt_s=_check_dt(1e-4 if dt_s is None else dt_s),
-                                scales=scales)
+                                scales=scales, if_as_lif=if_as_lif)
     if isinstance(network, Network):
         if dt_s is not None and _check_dt(dt_s) != network.dt_s:
             raise ValueError(f"dt_s={dt_s!r}: a Network is exported for its own time step "

@@ -21,7 +21,10 @@ node after it, the weights untouched: reading that graph back gives bit-identica
 **Time.** NIR's neurons are continuous-time; neurosim writes them for forward-Euler steps of
 ``dt_s`` (the discretisation snnTorch and Norse use): ``IF`` with ``r = 1/dt`` (``v += dt r I``
 is ``v += I``), ``LIF`` with ``tau = dt / (1 - decay)`` and ``r = r_m`` (``v += dt/tau (v_leak
-- v + r I)`` is neurosim's ``v = decay v + (1 - decay) r_m I``), ``v_leak = 0``.
+- v + r I)`` is neurosim's ``v = decay v + (1 - decay) r_m I``), ``v_leak = 0``. With
+``if_as_lif=True`` an IF layer is written as a ``LIF`` whose leak is exactly nothing in floating
+point (``tau = 1e30 dt``, ``r = 1e30``): the same neuron for readers whose ``IF`` import is
+wrong (snnTorch 1.0 reads ``IF`` as a Leaky with ``beta = 0.9``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ from neurosim.convert.options import neuron_params
 #: NIR's graph metadata keys written by neurosim (read back by :func:`neurosim.interop.nir.load`)
 DT_KEY = "neurosim_dt_s"
 _PASS_THROUGH = ("avgpool", "adaptive_avgpool", "reshape")
+#: ``if_as_lif``: IF neurons written as LIF with tau = this many steps (1 - dt/tau == 1.0
+#: exactly in float64 and float32, r = tau/dt: ``v += I``)
+IF_TAU_STEPS = 1e30
 
 
 class NirExportError(ValueError):
@@ -170,8 +176,8 @@ class _Folder:
         return True
 
 
-def converted_to_nir(snn: ConvertedNetwork, *, dt_s: float = 1e-4, scales: str = "fold"
-                     ) -> Any:
+def converted_to_nir(snn: ConvertedNetwork, *, dt_s: float = 1e-4, scales: str = "fold",
+                     if_as_lif: bool = False) -> Any:
     """The NIR graph of a converted network; see :func:`neurosim.interop.nir.to_nir`."""
     nir = nir_module()
     check_exportable(snn)
@@ -190,6 +196,7 @@ def converted_to_nir(snn: ConvertedNetwork, *, dt_s: float = 1e-4, scales: str =
                 if folder.fold_out(node, lam):
                     folded_out.add(node.name)
     builder = _Builder(nir, snn, params, dt_s)
+    builder.if_as_lif = bool(if_as_lif)
     for node in graph.nodes[1:]:
         builder.add(node, node.name in folded_in, node.name in folded_out)
     return builder.finish()
@@ -197,6 +204,8 @@ def converted_to_nir(snn: ConvertedNetwork, *, dt_s: float = 1e-4, scales: str =
 
 class _Builder:
     """Writes the NIR nodes and edges of the IR nodes, in order."""
+
+    if_as_lif = False
 
     def __init__(self, nir: Any, snn: ConvertedNetwork, params: dict, dt_s: float) -> None:
         self.nir, self.snn, self.params, self.dt_s = nir, snn, params, float(dt_s)
@@ -216,6 +225,10 @@ class _Builder:
         params = neuron_params(self.snn.options)
         v_threshold = _per_element(threshold, shape)
         zeros = np.zeros(shape)
+        if not params.leaky and self.if_as_lif:  # 1 - dt/tau is exactly 1: no leak at all
+            tau = np.full(shape, IF_TAU_STEPS * self.dt_s)
+            return self.nir.LIF(tau=tau, r=np.full(shape, IF_TAU_STEPS), v_leak=zeros,
+                                v_threshold=v_threshold, v_reset=zeros.copy())
         if not params.leaky:  # v += dt r I == v + I
             return self.nir.IF(r=np.full(shape, 1.0 / self.dt_s), v_threshold=v_threshold,
                                v_reset=zeros)

@@ -13,7 +13,8 @@ a neuron layer (``relu``). NIR's continuous-time neurons are read as forward-Eul
 ``dt_s`` (snnTorch's and Norse's discretisation):
 
 - ``IF``: ``v += dt r I``; ``LIF``: ``v += dt/tau (v_leak - v + r I)``, i.e. neurosim's LIF
-  with ``decay = 1 - dt/tau`` and ``r_m = r`` (``v_leak`` must be 0);
+  with ``decay = 1 - dt/tau`` and ``r_m = r`` (``v_leak`` must be 0); a ``LIF`` whose decay
+  rounds to 1 in float32 is an IF with ``v += dt (r/tau) I``;
 - threshold ``v_threshold`` per layer or per channel, reset to ``v_reset = 0``, unit spikes.
   neurosim's neurons fire at 1 on input divided by the threshold, so a layer whose threshold
   is not 1 gets a per-channel ``affine`` op in front of it that divides its input.
@@ -228,9 +229,13 @@ class _Reader:
         r = self._per_channel(name, "r", node.r, in_shape)
         if np.any(threshold <= 0) or np.any(r <= 0):
             raise NirImportError(f"v_threshold and r of node {name!r} must be > 0")
-        if isinstance(node, nir.LIF):
+        leaky = isinstance(node, nir.LIF)
+        if leaky:
             tau = self._per_channel(name, "tau", node.tau, in_shape)
             decay = 1.0 - self.dt_s / tau
+            if np.all(decay.astype(np.float32) == 1):  # a leak that rounds away: an IF
+                leaky, r = False, r / tau          # with v += dt (r / tau) I
+        if leaky:
             if np.any(decay <= 0) or np.any(decay != decay[0]):
                 raise NirImportError(f"tau of node {name!r} must be one value > dt_s = "
                                      f"{self.dt_s!r}, got {np.unique(tau)}")
