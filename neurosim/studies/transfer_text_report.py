@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 TITLES = {"bag": "(a) bag of embeddings, trained here: EmbeddingBag(10000, 300, mean) -> "
                  "Linear(300, 128) -> ReLU -> Linear(128, 2)",
           "minilm": "(b) frozen all-MiniLM-L6-v2 sentence embeddings (384-d) -> head "
@@ -66,15 +68,16 @@ def figure(study: dict, path: str | Path) -> None:
     steps = study["config"]["timesteps"]
     models = [m for m in ("bag", "minilm") if any(e["model"] == m for e in study["table"])]
     fig, axes = plt.subplots(1, len(models), figsize=(5.2 * len(models), 3.6),
-                             layout="constrained", squeeze=False)
+                             layout="constrained", squeeze=False, sharey=True)
     for ax, model in zip(axes[0], models):
         entries = [e for e in study["table"] if e["model"] == model]
-        x = range(len(entries))
-        ax.errorbar(x, [100 * e["ann_accuracy_mean"] for e in entries],
+        x = np.arange(len(entries), dtype=float)
+        ax.errorbar(x - 0.08, [100 * e["ann_accuracy_mean"] for e in entries],
                     yerr=[100 * e["ann_accuracy_std"] for e in entries], marker="o",
                     label="ANN", capsize=3)
-        for t, style in ((min(steps, key=lambda s: abs(s - 8)), ":"), (steps[-1], "--")):
-            ax.errorbar(x, [100 * e[f"snn_T{t}_mean"] for e in entries],
+        for t, style, shift in ((min(steps, key=lambda s: abs(s - 8)), ":", 0.0),
+                                (steps[-1], "--", 0.08)):  # side by side, not on top
+            ax.errorbar(x + shift, [100 * e[f"snn_T{t}_mean"] for e in entries],
                         yerr=[100 * e[f"snn_T{t}_std"] for e in entries], ls=style,
                         marker="x", label=f"SNN T={t}", capsize=3)
         ax.set_xticks(list(x))
