@@ -288,8 +288,10 @@ def nir_to_network(source: Any, *, dt_s: float | None = None, backend: str = "cp
     if len(inputs) != 1 or len(outputs) != 1:
         raise NirImportError(f"neurosim reads graphs with one Input and one Output node, got "
                              f"{len(inputs)} and {len(outputs)}")
-    shape = input_shape or tuple(int(s) for s in np.atleast_1d(
-        _array(graph.nodes[inputs[0]].input_type["input"])).astype(int))
+    declared = (getattr(graph.nodes[inputs[0]], "input_type", None) or {}).get("input")
+    if input_shape is None and (declared is None or np.size(declared) == 0):
+        raise NirImportError(f"the Input node {inputs[0]!r} gives no shape: pass input_shape=")
+    shape = input_shape or tuple(int(s) for s in np.atleast_1d(_array(declared)).astype(int))
     reader = _Reader(nir, float(dt_s))
     reader.value_of[inputs[0]] = reader.emit("input", "input", [], tuple(shape))
     for name in order:
