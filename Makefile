@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip
 	@$(PY) -m pip install -q -c constraints.txt -e ".[dev,sweep,nir,text]"
+	@# NIR files from two other libraries (tests/test_nir.py). Sinabs pins nir<=1.0.4 and its
+	@# hardware library, Norse declares torchvision: neither is needed to read or write NIR.
+	@$(PY) -m pip install -q -c constraints.txt --no-deps sinabs==3.1.3 norse==1.1.0 pbr
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -96,6 +96,12 @@ def test_thresholds_fold_into_the_weights(cnn, digits):
     assert np.array_equal(kept.nodes["relu"].v_threshold[:, 0, 0], lam)
     assert isinstance(kept.nodes["relu_amplitude"], nir.Scale)
     assert kept.metadata["neurosim_dt_s"] == 1e-4
+    # the method on the network gives the same graph as the function
+    method = snn.to_nir(scales="nodes")
+    assert set(method.nodes) == set(kept.nodes) and set(method.edges) == set(kept.edges)
+    np.testing.assert_array_equal(method.nodes[first].weight, kept.nodes[first].weight)
+    with pytest.raises(ValueError, match="dt_s"):
+        snn.to_nir(dt_s=-1.0)
 
 
 def test_residual_sum_and_standalone_batchnorm(digits, tmp_path):

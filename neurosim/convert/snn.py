@@ -79,6 +79,15 @@ class SpikingNetwork(ConvertedNetwork):
         and the mean training loss per epoch; this one is unchanged."""
         return finetune(self, x, y, timesteps=timesteps, epochs=epochs, lr=lr, **kwargs)
 
+    # -- interchange -----------------------------------------------------------------------------
+    def to_nir(self, *, dt_s: float = 1e-4, scales: str = "fold", if_as_lif: bool = False):
+        """This network as a ``nir.NIRGraph`` (the ``nir`` extra); the options and what NIR
+        cannot express are described at :func:`neurosim.interop.nir.to_nir`; write it with
+        ``nir.write`` or :func:`neurosim.interop.nir.write`."""
+        from neurosim.convert.nir_export import converted_to_nir
+
+        return converted_to_nir(self, dt_s=dt_s, scales=scales, if_as_lif=if_as_lif)
+
     # -- evaluation ----------------------------------------------------------------------------
     def evaluate(self, x: Any, y: Any, timesteps: Any = (8, 16, 32, 64), *,
                  batch_size: int | None = None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ neurosim writes and reads them as forward-Euler steps of ``dt_s`` (default 1e-4 
 snnTorch uses for its NIR export and import; the value is stored in the graph's metadata as
 ``neurosim_dt_s``), which is also how snnTorch and Norse step them. Under that convention a
 neurosim layer and its NIR node make the same spikes (see the modules
-:mod:`~neurosim.interop.nir_export`, :mod:`~neurosim.interop.nir_import`,
+:mod:`~neurosim.convert.nir_export`, :mod:`~neurosim.interop.nir_import`,
 :mod:`~neurosim.interop.nir_network` for each mapping).
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosim.convert.model import ConvertedNetwork
-from neurosim.interop.nir_export import NirExportError, converted_to_nir, nir_module
+from neurosim.convert.nir_export import NirExportError, converted_to_nir, nir_module
 from neurosim.interop.nir_import import NirImportError, NirNetwork, nir_to_network, read_graph
 from neurosim.interop.nir_network import DEFAULT_MAX_WEIGHTS, network_to_nir
 from neurosim.network.network import Network

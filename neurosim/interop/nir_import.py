@@ -34,10 +34,10 @@ import numpy as np
 import torch
 
 from neurosim.convert.ir import Graph, Node
+from neurosim.convert.nir_export import DT_KEY, nir_module
 from neurosim.convert.ops import apply_linear
 from neurosim.convert.options import check_options
 from neurosim.convert.snn import SpikingNetwork
-from neurosim.interop.nir_export import DT_KEY, nir_module
 
 
 class NirImportError(ValueError):

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.interop.nir_export import DT_KEY, NirExportError, nir_module
+from neurosim.convert.nir_export import DT_KEY, NirExportError, nir_module
 from neurosim.network.network import Network
 from neurosim.network.populations import Population
 

@@ -178,7 +178,16 @@ class _Folder:
 
 def converted_to_nir(snn: ConvertedNetwork, *, dt_s: float = 1e-4, scales: str = "fold",
                      if_as_lif: bool = False) -> Any:
-    """The NIR graph of a converted network; see :func:`neurosim.interop.nir.to_nir`."""
+    """The NIR graph of a converted network; see :func:`neurosim.interop.nir.to_nir` (and
+    :meth:`neurosim.convert.SpikingNetwork.to_nir`)."""
+    if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float)) or not (
+            math.isfinite(dt_s) and dt_s > 0):
+        raise ValueError(f"dt_s must be a number > 0, got {dt_s!r}")
+    if scales not in ("fold", "nodes"):
+        raise ValueError(f"scales must be 'fold' or 'nodes', got {scales!r}")
+    if not isinstance(if_as_lif, bool):
+        raise TypeError(f"if_as_lif must be True or False, got {if_as_lif!r}")
+    dt_s = float(dt_s)
     nir = nir_module()
     check_exportable(snn)
     graph = snn.graph
