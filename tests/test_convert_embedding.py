@@ -173,3 +173,20 @@ def test_unsupported_embeddings_name_what_is_supported(model, match):
     x = tokens(2)[0] if not isinstance(model, Offsets) else torch.tensor([[2, 3, 4, 5, 6, 7]])
     with pytest.raises(ConversionError, match=match):
         convert(model.eval(), x)
+
+
+def test_embedding_networks_elsewhere_in_the_library(trained):
+    """Bias correction takes token ids; NIR and snnTorch export say why they cannot."""
+    from neurosim.convert.bias_correction import correct_biases
+    from neurosim.convert.nir_export import NirExportError
+    from neurosim.interop.snntorch import to_snntorch
+
+    x, y = tokens(200, seed=5)
+    snn = convert(trained, x, reset="value", v_init=0.0)
+    corrected, report = correct_biases(snn, x, timesteps=8)
+    assert [r["layer"] for r in report] == snn.neuron_layers
+    assert corrected.evaluate(x, y, timesteps=[8])["snn_accuracy"][8] > 0.8
+    with pytest.raises(NirExportError, match="no embedding lookup"):
+        snn.to_nir()
+    with pytest.raises(ValueError, match="embedding lookup on token ids"):
+        to_snntorch(convert(trained, x))

@@ -63,12 +63,15 @@ def correct_biases(net: _Net, x: Any, timesteps: int = 32, *,
     if isinstance(timesteps, bool) or not isinstance(timesteps, (int, np.integer)) or \
             timesteps <= 0:
         raise ValueError(f"timesteps must be a whole number > 0, got {timesteps!r}")
-    x = as_inputs(x, net.input_shape)
+    # token ids stay ids for the simulations; the ANN pass takes their encoding
+    encoded = as_inputs(x, net.input_shape, net.graph.embedding)
+    if net.graph.embedding is None:
+        x = encoded
     graph = copy.deepcopy(net.graph)
     out = net.with_graph(graph)
     layers = list(out.neuron_layers)
     with torch.no_grad():
-        _, ann = ann_forward(net.graph, x.to(torch.float32), record=set(layers))
+        _, ann = ann_forward(net.graph, encoded.to(torch.float32), record=set(layers))
     report = []
     for name in layers:
         slot = _bias_slot(graph, graph.node(name))

@@ -64,6 +64,11 @@ def check_exportable(snn: ConvertedNetwork) -> None:
     """Raise :class:`NirExportError` for what NIR has no word for, naming node and option."""
     first = next((n for n in snn.graph.nodes if n.op == "relu"), None)
     where = f"neuron layer {first.name!r} ({first.module})" if first else "the output neurons"
+    if snn.graph.embedding is not None:
+        raise NirExportError(
+            "NIR has no embedding lookup: this network's input encoding is an EmbeddingBag/"
+            "Embedding on token ids; export a network that takes the mean embedding (N, D) as "
+            "its input instead (the lookup stays outside, as it does in neurosim)")
     if snn.options.reset != "value":
         raise NirExportError(
             f"NIR has no reset by subtraction (its neurons reset to v_reset): {where} resets by "

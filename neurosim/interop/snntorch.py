@@ -108,4 +108,8 @@ def to_snntorch(snn: SpikingNetwork, *, maxpool: str = "gate") -> SnnTorchNetwor
                          "input")
     if maxpool not in ("gate", "plain"):
         raise ValueError(f"maxpool must be 'gate' or 'plain', got {maxpool!r}")
+    if snn.graph.embedding is not None:
+        raise ValueError("to_snntorch exports networks whose input is the data itself; this "
+                         "one's input encoding is an embedding lookup on token ids (give the "
+                         "snnTorch network the mean embeddings, snn.graph.embedding)")
     return SnnTorchNetwork(snn, maxpool)
