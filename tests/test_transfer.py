@@ -36,7 +36,8 @@ def test_head_only_training_leaves_the_features_unchanged():
 
 def test_small_study_runs_and_transfer_beats_chance(tmp_path):
     study = transfer.run_transfer(seeds=(0,), shots=(5,), timesteps=(4, 16), epochs=5,
-                                  progress=False, stdp_layer=MODELS / "diehl_cook_100.npz")
+                                  progress=False, stdp_layer=MODELS / "diehl_cook_100.npz",
+                                  min_steps=60)
     assert {e["strategy"] for e in study["table"]} == set(transfer.STRATEGIES)
     for entry in study["table"]:
         if entry["strategy"] == "stdp":  # spiking features + linear readout: no T, no ANN
@@ -91,7 +92,8 @@ def test_fashion_study_with_layer_probes(tmp_path):
     frozen source network for ANN and SNN, and the report shows them."""
     study = transfer.run_transfer(task="mnist-fashion", seeds=(0,), shots=(2,),
                                   timesteps=(4, 16), epochs=2, test_per_class=6,
-                                  strategies=("finetune", "head", "hybrid"), progress=False)
+                                  strategies=("finetune", "head", "hybrid"), progress=False,
+                                  min_steps=10)
     assert study["config"]["task"] == "mnist-fashion" and study["config"]["test_images"] == 60
     probe = study["probe"]["table"]
     assert [e["layer"].split()[0] for e in probe][0] == "input"

@@ -149,9 +149,10 @@ def run_transfer(*, task: str = "digits", quick: bool = True,
                  timesteps: tuple[int, ...] | None = None, epochs: int | None = None,
                  strategies: tuple[str, ...] = STRATEGIES, progress: bool = True,
                  backend: str = "cpu", stdp_layer: str | None = None,
-                 data_dir: str | None = None, test_per_class: int | None = None
-                 ) -> dict[str, Any]:
-    """Run the study on an image task; returns per-run rows and the mean/std table."""
+                 data_dir: str | None = None, test_per_class: int | None = None,
+                 min_steps: int = 300) -> dict[str, Any]:
+    """Run the study on an image task; returns per-run rows and the mean/std table.
+    ``min_steps``: the fewest optimiser steps of a training run (tests use fewer)."""
     spec = get_task(task)
     unknown = set(strategies) - set(STRATEGIES)
     if unknown or not strategies:
@@ -161,7 +162,7 @@ def run_transfer(*, task: str = "digits", quick: bool = True,
                        ("epochs", epochs), ("test_per_class", test_per_class)):
         if value is not None:
             cfg[key] = value
-    cfg.update(task=spec.name, mode="quick" if quick else "full")
+    cfg.update(task=spec.name, mode="quick" if quick else "full", min_steps=min_steps)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     source = zoo.load_pretrained("mnist_cnn")
     x_train, y_train, x_test, y_test = task_data(spec, cfg, data_dir)
@@ -179,7 +180,7 @@ def run_transfer(*, task: str = "digits", quick: bool = True,
     for seed, k, strategy in jobs:
         idx = few_shot(y_train, k, seed)
         # equal optimisation budget: more epochs for tiny sets (a fixed number of steps)
-        n_epochs = max(cfg["epochs"], int(np.ceil(300 / max(1, len(idx) // 64 + 1))))
+        n_epochs = max(cfg["epochs"], int(np.ceil(min_steps / max(1, len(idx) // 64 + 1))))
         if k is None and "epochs_all" in cfg:  # the whole of a large training set
             n_epochs = cfg["epochs_all"]
         row = {"seed": seed, "shots": "all" if k is None else k, "strategy": strategy,
