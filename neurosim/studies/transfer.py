@@ -341,9 +341,11 @@ def to_markdown(study: dict) -> str:
     stdp = [e for e in study["table"] if "stdp_mean" in e]
     if stdp:
         layer = study["config"].get("stdp_layer", {})
+        shown = ("the digits in MNIST's framing" if get_task(study["config"].get(
+            "task", "digits")).stdp_frame else "the images as they are")
         lines += ["", f"STDP features (Diehl & Cook layer of {layer.get('neurons', '?')} "
-                  "neurons learned on MNIST without labels, frozen; the digits in MNIST's "
-                  "framing, 350 ms Poisson presentations; linear readout on spike counts):",
+                  f"neurons learned on MNIST without labels, frozen; {shown}, 350 ms Poisson "
+                  "presentations; linear readout on spike counts):",
                   "",
                   "| shots/class | accuracy % | spikes/image |", "|---|---|---|"]
         lines += [f"| {e['shots']} | {100 * e['stdp_mean']:.1f} ± {100 * e['stdp_std']:.1f} "

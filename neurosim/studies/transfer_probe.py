@@ -70,7 +70,7 @@ def layer_probe(source: torch.nn.Module, x_train: torch.Tensor, y_train: torch.T
                           for p in ("train", "test"))
         spikes = snn_features["test"]["spikes"].get(name, 0.0)
         rate = spikes / (math.prod(node.shape) * len(x_test) * timesteps)
-        rows.append({"layer": f"{name} after {node.module or node.op}",
+        rows.append({"layer": f"{name} ({node.module or node.op})",
                      "features": int(ann_tr.shape[1]),
                      "ann": probe_accuracy(ann_tr, y_train, ann_te, y_test, seed),
                      "snn": probe_accuracy(snn_tr, y_train, snn_te, y_test, seed),
