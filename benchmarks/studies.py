@@ -149,7 +149,11 @@ def render_transfer(result: dict) -> str:
 def render_transfer_text(result: dict) -> str:
     from neurosim.studies.transfer_text import text_markdown
 
-    return text_markdown(result)
+    lines = text_markdown(result).splitlines()
+    if lines and lines[0].startswith("# "):  # the report's title: the README has its own
+        lines = lines[1:]
+    return "\n".join("####" + line[2:] if line.startswith("## ") else line
+                     for line in lines).strip() + "\n"
 
 
 def render_diehl_cook(result: dict) -> str:
