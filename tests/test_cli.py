@@ -100,3 +100,37 @@ def test_bad_option_values_are_argparse_errors(capsys):
     with pytest.raises(SystemExit) as info:
         main(["simulate", "cuba", "--neurons", "-5"])
     assert info.value.code == 2
+
+
+def test_transfer_tasks_reach_their_studies(capsys, tmp_path, monkeypatch):
+    """`neurosim transfer --task`: each task's study gets the mode, seeds and data folder, and
+    the command that makes the results again is recorded (the studies themselves are tested in
+    tests/test_transfer.py and tests/test_transfer_text.py)."""
+    from neurosim.studies import transfer, transfer_text
+
+    calls = {}
+
+    def fake(name):
+        def run(**kwargs):
+            calls[name] = kwargs
+            return {"config": {}, "rows": [], "table": [{"fake": name}], "seconds": 0.0}
+        return run
+
+    monkeypatch.setattr(transfer_text, "run_text_transfer", fake("text"))
+    monkeypatch.setattr(transfer_text, "write_text_report",
+                        lambda study, out: calls.setdefault("text_out", (study, out)))
+    monkeypatch.setattr(transfer, "run_transfer", fake("image"))
+    assert main(["transfer", "--task", "text", "--full", "--seeds", "2", "--seed", "5",
+                 "--data", str(tmp_path), "--out", str(tmp_path / "t"), "--json"]) == 0
+    assert calls["text"]["quick"] is False and calls["text"]["seeds"] == (5, 6)
+    assert calls["text"]["data_dir"] == str(tmp_path)
+    study, out = calls["text_out"]
+    assert out == str(tmp_path / "t")
+    assert study["config"]["command"].startswith("neurosim transfer --task text --full")
+    assert json.loads(capsys.readouterr().out) == [{"fake": "text"}]
+    assert main(["transfer", "--task", "mnist-fashion", "--json"]) == 0
+    assert calls["image"]["task"] == "mnist-fashion" and calls["image"]["quick"] is True
+    assert calls["image"]["seeds"] is None  # the mode's own seeds
+    with pytest.raises(SystemExit) as exc:
+        main(["transfer", "--task", "cifar"])
+    assert exc.value.code == 2
