@@ -12,7 +12,8 @@ What runs, for each size, dtype and thread count (1 vs 1, all cores vs all cores
   ``Synapses`` with ``on_pre='ge += we'`` / ``'gi += wi'``), given neurosim's connectivity
   (``connect(i=..., j=...)``), initial potentials and weights (the float32 values neurosim
   stores) instead of its own random draws, in ``cpp_standalone`` with
-  ``prefs.devices.cpp_standalone.openmp_threads = n`` and
+  ``prefs.devices.cpp_standalone.openmp_threads = n`` (0, Brian2's default serial code, at one
+  thread: OpenMP with one thread was about 3 times slower) and
   ``prefs.core.default_float_dtype`` = the row's dtype. Its time is the compiled binary's own
   run time (``device._last_run_time``): code generation and compilation excluded; the first
   run of the binary is the warm-up, then the same binary is re-executed ``--repeats`` times

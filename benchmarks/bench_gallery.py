@@ -14,6 +14,7 @@
 - Brian2: its own formulation of the model (:mod:`neurosim.studies.brian2_gallery`:
   ``examples/frompapers/Brunel_2000.py``, the classic ``COBA.py``) with its own random
   connectivity, in ``cpp_standalone`` with ``prefs.devices.cpp_standalone.openmp_threads = n``
+  (0, Brian2's default serial code, at one thread)
   and ``prefs.core.default_float_dtype`` = the row's dtype, in a fresh subprocess per row (its
   device is global state). Its time is the compiled binary's own run time
   (``device._last_run_time``): code generation and compilation excluded; the run that follows
@@ -172,7 +173,8 @@ import numpy as np
 import brian2
 from neurosim.studies import brian2_gallery
 cfg = json.loads(sys.argv[1])
-brian2.prefs.devices.cpp_standalone.openmp_threads = cfg["threads"]
+# one thread: Brian2's default serial code (0), not OpenMP with one thread (about 3x slower)
+brian2.prefs.devices.cpp_standalone.openmp_threads = 0 if cfg["threads"] <= 1 else cfg["threads"]
 run = getattr(brian2_gallery, cfg["function"])(
     **cfg["args"], duration_s=cfg["duration_s"], seed=cfg["seed"], target="cpp_standalone",
     dtype=cfg["dtype"], reruns=cfg["repeats"])

@@ -206,7 +206,9 @@ if cfg["dtype"] == "float32":
 standalone = cfg["target"] == "cpp_standalone"
 if standalone:
     brian2.set_device("cpp_standalone", directory=cfg["workdir"], build_on_run=False)
-    brian2.prefs.devices.cpp_standalone.openmp_threads = cfg["threads"]
+    # one thread: Brian2's default serial code (0), not OpenMP with one thread (about 3x slower)
+    brian2.prefs.devices.cpp_standalone.openmp_threads = (
+        0 if cfg["threads"] <= 1 else cfg["threads"])
 else:
     brian2.prefs.codegen.target = cfg["target"]
 with np.load(cfg["arrays"]) as f:
