@@ -96,6 +96,15 @@ def check_options(options: dict[str, Any]) -> ConversionOptions:
     return opts
 
 
+def reported_options(options: ConversionOptions | None = None) -> dict[str, Any]:
+    """The options a study's results file records (the defaults when ``options`` is None):
+    what decides the spiking network's numbers, not backend or seed."""
+    from dataclasses import asdict
+
+    keys = ("normalization", "granularity", "neuron", "reset", "encoding", "decoding")
+    return {k: v for k, v in asdict(options or ConversionOptions()).items() if k in keys}
+
+
 def neuron_params(options: ConversionOptions) -> LIFParams:
     """The neurons of a converted network: threshold 1 on currents divided by the layer's
     threshold; IF, or LIF with a time constant of ``lif_tau_steps`` steps (dt = 1)."""

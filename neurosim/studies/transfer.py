@@ -242,15 +242,10 @@ def run_transfer(*, task: str = "digits", quick: bool = True,
             bar.update(1)
     if bar is not None:
         bar.close()
-    from dataclasses import asdict
+    from neurosim.convert.options import reported_options
 
-    from neurosim.convert import ConversionOptions
-
-    conversion = {k: v for k, v in asdict(ConversionOptions()).items()
-                  if k in ("normalization", "granularity", "neuron", "reset", "encoding",
-                           "decoding")}
     study = {"config": {**cfg, "shots": ["all" if k is None else k for k in cfg["shots"]],
-                        "strategies": list(strategies), "conversion": conversion},
+                        "strategies": list(strategies), "conversion": reported_options()},
              "rows": rows, "table": summarize(rows, cfg["timesteps"])}
     if spec.probe:
         study["probe"] = _probe(source, x_train, y_train, x_test, y_test, cfg, backend)

@@ -32,7 +32,6 @@ import json
 import shlex
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neurosim.convert import ConversionOptions, convert
+from neurosim.convert import convert
+from neurosim.convert.options import reported_options
 from neurosim.datasets import cache_dir
 from neurosim.datasets_text import build_vocabulary, encode_texts, load_rotten_tomatoes
 
@@ -244,9 +244,7 @@ def _run(quick: bool, seeds: tuple[int, ...] | None, progress: bool, backend: st
             bar.update(1)
     if bar is not None:
         bar.close()
-    conversion = {k: v for k, v in asdict(ConversionOptions()).items()
-                  if k in ("normalization", "granularity", "neuron", "reset", "encoding",
-                           "decoding")}
+    conversion = reported_options()
     config = {
         "quick": quick, "command": _command(), "seeds": list(cfg["seeds"]),
         "shots": {m: ["all" if k is None else k for k in cfg["shots"][m]] for m in models},
