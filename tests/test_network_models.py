@@ -64,15 +64,37 @@ def test_models_network_matches_twin(refractory_input):
 
 
 def test_float32_serial_and_parallel_agree(monkeypatch):
+    """The parallel variant, its event delivery split by postsynaptic neuron over the
+    threads in every step (forced here at any size), gives the serial result bit for bit."""
     from neurosim.kernels import cpu_network
 
     serial, ms = model_network(dtype=np.float32)
     serial.run(0.03, progress=False)
     monkeypatch.setattr(cpu_network, "PARALLEL_MIN_NEURONS", 0)
+    monkeypatch.setattr(cpu_network, "PARALLEL_MIN_EVENTS", 0)
     parallel, mp = model_network(dtype=np.float32)
     parallel.run(0.03, progress=False)
     for a, b in zip(ms, mp):
         assert np.array_equal(a.steps, b.steps) and np.array_equal(a.indices, b.indices)
+    for pop_s, pop_p in zip(serial.populations, parallel.populations):
+        for name, value in serial.state_of(pop_s).items():
+            assert np.array_equal(value, parallel.state_of(pop_p)[name]), (pop_s.name, name)
+
+
+def test_sort_rows_sorts_each_row_stably():
+    from neurosim.kernels.cpu_network import sort_rows
+
+    rng = np.random.default_rng(3)
+    indptr = np.array([[0, 5, 5, 12], [12, 13, 20, 20]], np.int64)
+    post = rng.integers(0, 4, 20).astype(np.int32)
+    weight = np.arange(20, dtype=np.float32)  # the original position: stability shows
+    want_post, want_weight = post.copy(), weight.copy()
+    for lo, hi in ((0, 5), (5, 12), (12, 13), (13, 20)):
+        order = np.argsort(post[lo:hi], kind="stable")
+        want_post[lo:hi], want_weight[lo:hi] = post[lo:hi][order], weight[lo:hi][order]
+    sort_rows(indptr, post, weight)
+    assert np.array_equal(post, want_post) and np.array_equal(weight, want_weight)
+    assert sort_rows(indptr, post, weight) == 0  # sorted rows are left alone
 
 
 def _one_neuron(times_s, weight, refractory_input="discard", t_ref_s=0.002, v0=0.0):

@@ -4,7 +4,8 @@ Each step, in Brian2's order: (1) integrate every neuron
 (:func:`scalar_network.network_neuron_update`) and mark threshold crossings; (2) collect the
 step's spikes: neurons, Poisson sources, spike-time sources; (3) record them; (4) deliver
 them event-driven through the CSR groups into a ring buffer of future inputs (slot
-``(t + delay) % D``); (5) add this step's slot to ``ge``/``gi``, then its jumps onto ``v``
+``(t + delay) % D``; a step with many events splits them by postsynaptic neuron over the
+threads, :func:`_deliver`); (5) add this step's slot to ``ge``/``gi``, then its jumps onto ``v``
 except where the neuron was refractory in this step (:func:`scalar_network.network_v_jump`:
 discarded as in Brian2, or kept for later as NEST's ``refractory_input``), then the Poisson
 drives (:func:`scalar_network.binomial_count`); (6) reset the neurons that spiked
@@ -14,10 +15,11 @@ Python calls the kernel once per chunk.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
-from neurosim.config import NJIT_OPTIONS, NJIT_PARALLEL_OPTIONS
+from neurosim.config import NJIT_OPTIONS, NJIT_PARALLEL_OPTIONS, PARALLEL
 from neurosim.kernels import scalar, scalar_network
 from neurosim.kernels.cpu_plasticity import plasticity_step
 from neurosim.kernels.records import (
@@ -40,6 +42,12 @@ _network_neuron_store = rules.network_neuron_store
 _network_v_jump = rules.network_v_jump
 _release_held = rules.release_held
 _binomial_count = rules.binomial_count
+_binomial_exact = rules.binomial_exact
+_binomial_tail = rules.binomial_tail
+_binomial_edges = rules.binomial_edges
+_binomial_head = rules.binomial_head
+_hash_bits = rules.hash_bits
+_UNROLL = scalar_network.BINOMIAL_UNROLL
 _lif_reset = rules.lif_reset
 _hash_uniform = rules.hash_uniform
 # not inlined by Numba (LLVM inlines it): Numba-level inlining of a function that returns
@@ -62,7 +70,88 @@ def _integrate_block(v, ge, gi, refrac, theta, fired, i_bias, timed, has_timed, 
         _network_neuron_store(v, ge, gi, refrac, theta, fired, j, current, neuron, synapse)
 
 
-def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec, plastic):
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _lower_bound(post, lo, hi, x):
+    """The first ``z`` in ``lo..hi`` with ``post[z] >= x`` (``post[lo:hi]`` ascending)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if post[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _deliver(first, last, n, t, spike_list, n_spk, synapses, delivery, ge, gi):
+    """Step (4) for the postsynaptic neurons ``first..last-1``: each spike's synapses in the
+    CSR groups, into the ring buffer (slot ``(t + delay) % D``) or, when due now, straight
+    into ``ge``/``gi``. Rows are sorted by postsynaptic neuron (:func:`sort_rows`), so a
+    part's synapses of a row are one contiguous run; every state entry gets its additions
+    in the same order whatever the number of parts (the serial and parallel results are
+    equal, bit for bit)."""
+    ring = delivery.ring
+    depth = ring.shape[0]
+    posts, weights = synapses.post, synapses.weight
+    whole = first == 0 and last == n
+    for q in range(n_spk):
+        s = spike_list[q]
+        for g in range(synapses.target.shape[0]):
+            lo = synapses.indptr[g, s]
+            hi = synapses.indptr[g, s + 1]
+            if hi > lo and not whole:
+                lo = _lower_bound(posts, lo, hi, first)
+                hi = _lower_bound(posts, lo, hi, last)
+            if hi > lo:
+                target = synapses.target[g]
+                uniform, value = synapses.uniform[g] != 0, synapses.value[g]
+                if synapses.delay[g] == 0 and not delivery.exact and target != TARGET_V:
+                    # due now: straight into the currents, no ring pass (jumps onto v take
+                    # the ring: refractory neurons discard them in step 5)
+                    dest = ge if target == TARGET_EXC else gi
+                    if uniform:
+                        for z in range(lo, hi):
+                            dest[posts[z]] += value
+                    else:
+                        for z in range(lo, hi):
+                            dest[posts[z]] += weights[z]
+                    continue
+                slot = (t + synapses.delay[g]) % depth
+                delivery.dirty[slot, target] = 1
+                row = ring[slot, target]
+                if uniform:  # no per-synapse weight to read
+                    for z in range(lo, hi):
+                        row[posts[z]] += value
+                else:
+                    for z in range(lo, hi):
+                        row[posts[z]] += weights[z]
+
+
+@njit(**NJIT_OPTIONS)
+def sort_rows(indptr, post, weight):
+    """Sort every CSR row's synapses by postsynaptic neuron, in place (stable: synapses onto
+    one neuron keep their order); rows already sorted are left alone. Returns how many rows
+    were sorted."""
+    changed = 0
+    for g in range(indptr.shape[0]):
+        for s in range(indptr.shape[1] - 1):
+            lo, hi = indptr[g, s], indptr[g, s + 1]
+            ordered = True
+            for z in range(lo + 1, hi):
+                if post[z] < post[z - 1]:
+                    ordered = False
+                    break
+            if ordered:
+                continue
+            order = np.argsort(post[lo:hi], kind="mergesort")
+            post[lo:hi] = post[lo:hi][order]
+            weight[lo:hi] = weight[lo:hi][order]
+            changed += 1
+    return changed
+
+
+def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec, plastic,
+                 parts, min_events):
     v, ge, gi, refrac, held = neurons.v, neurons.ge, neurons.gi, neurons.refrac, neurons.held
     theta = neurons.theta
     fired, i_bias, timed_i = neurons.fired, neurons.i_bias, neurons.timed_i
@@ -79,6 +168,8 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
     counters[COUNT_STATE_ROWS] = 0
     record_rate = rec.rate.shape[1] > 0
     zero = v.dtype.type(0)
+    # per-neuron counts of the Poisson drives (each block writes its own neurons' entries)
+    counts = np.empty(n if drives.target.shape[0] > 0 else 0, np.int64)
     for k in range(clock.n_steps):
         t = clock.t_start + k
         if counters[COUNT_SPIKES] + rec.n_watched > rec.spike_step.shape[0]:
@@ -131,35 +222,19 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
                 rec.rate[k, p] = 0
             for q in range(n_neuron_spk):
                 rec.rate[k, neurons.population[spike_list[q]]] += 1
-        # (4) deliver into the ring buffer
+        # (4) deliver into the ring buffer (or straight into ge/gi), split by postsynaptic
+        # neuron over ``parts`` threads when the step has enough events
+        events = 0
         for q in range(n_spk):
             s = spike_list[q]
             for g in range(n_groups):
-                lo = synapses.indptr[g, s]
-                hi = synapses.indptr[g, s + 1]
-                if hi > lo:
-                    target = synapses.target[g]
-                    uniform, value = synapses.uniform[g] != 0, synapses.value[g]
-                    if synapses.delay[g] == 0 and not delivery.exact and target != TARGET_V:
-                        # due now: straight into the currents, no ring pass (jumps onto v
-                        # take the ring: refractory neurons discard them in step 5)
-                        dest = ge if target == TARGET_EXC else gi
-                        if uniform:
-                            for z in range(lo, hi):
-                                dest[synapses.post[z]] += value
-                        else:
-                            for z in range(lo, hi):
-                                dest[synapses.post[z]] += synapses.weight[z]
-                        continue
-                    slot = (t + synapses.delay[g]) % depth
-                    delivery.dirty[slot, target] = 1
-                    row = ring[slot, target]
-                    if uniform:  # no per-synapse weight to read
-                        for z in range(lo, hi):
-                            row[synapses.post[z]] += value
-                    else:
-                        for z in range(lo, hi):
-                            row[synapses.post[z]] += synapses.weight[z]
+                events += synapses.indptr[g, s + 1] - synapses.indptr[g, s]
+        if parts > 1 and events >= min_events:
+            for b in prange(parts):
+                _deliver(b * n // parts, (b + 1) * n // parts, n, t, spike_list, n_spk,
+                         synapses, delivery, ge, gi)
+        elif events > 0:
+            _deliver(0, n, n, t, spike_list, n_spk, synapses, delivery, ge, gi)
         # (4b) plastic synapses: traces, arrivals (into this step's slot), weight changes
         plasticity_step(t, plastic, spike_list, n_spk, n, ring, delivery.dirty)
         # (5) apply this step's slot: currents, then jumps onto v (not while refractory),
@@ -197,19 +272,36 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
             lo_d, hi_d, key, key2 = drives.lo[d], drives.hi[d], drives.key[d], drives.key2[d]
             n_src, p_src, w = drives.n[d], drives.p[d], drives.weight[d]
             target, pop_d = drives.target[d], drives.population[d]
+            exact = _binomial_exact(n_src, p_src)
             n_blocks = (hi_d - lo_d + _BLOCK - 1) // _BLOCK
             for b in prange(n_blocks):
                 neuron, synapse = _constants(pops, pop_d)
-                for i in range(lo_d + b * _BLOCK, min(lo_d + b * _BLOCK + _BLOCK, hi_d)):
-                    amount = _binomial_count(key, key2, t_u64, np.uint64(i), n_src, p_src,
-                                             drives.thresholds, d) * w
-                    if target == TARGET_EXC:  # (a count of 0 adds 0: no branch on it)
-                        ge[i] += amount
-                    elif target == TARGET_INH:
-                        gi[i] += amount
-                    else:
+                lo = lo_d + b * _BLOCK
+                hi = min(lo + _BLOCK, hi_d)
+                if exact:
+                    # the exact inversion in loops that vectorise: the table's first entries
+                    # in registers, the rare counts beyond them in a second pass
+                    edges = _binomial_edges(drives.thresholds, d)
+                    for i in range(lo, hi):
+                        counts[i] = _binomial_head(_hash_bits(key, t_u64, np.uint64(i)), edges)
+                    for i in range(lo, hi):
+                        if counts[i] == _UNROLL:
+                            counts[i] = _binomial_tail(_hash_bits(key, t_u64, np.uint64(i)),
+                                                       drives.thresholds, d, counts[i])
+                else:
+                    for i in range(lo, hi):
+                        counts[i] = _binomial_count(key, key2, t_u64, np.uint64(i), n_src, p_src,
+                                                    drives.thresholds, d)
+                if target == TARGET_EXC:  # (a count of 0 adds 0: no branch on it)
+                    for i in range(lo, hi):
+                        ge[i] += counts[i] * w
+                elif target == TARGET_INH:
+                    for i in range(lo, hi):
+                        gi[i] += counts[i] * w
+                else:
+                    for i in range(lo, hi):
                         v_i, held_i = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
-                                                      amount, neuron, synapse)
+                                                      counts[i] * w, neuron, synapse)
                         v[i] = v_i
                         if synapse.buffer_input:
                             held[i] = held_i
@@ -242,6 +334,8 @@ _network_run_serial = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(_network_run)
 _network_run_parallel = njit(**NJIT_PARALLEL_OPTIONS, **_NUMPY_ERRORS)(_network_run)
 #: Neurons above which the parallel variant pays for its per-step fork/join.
 PARALLEL_MIN_NEURONS = 20_000
+#: Synaptic events in a step above which the parallel variant splits their delivery.
+PARALLEL_MIN_EVENTS = 8192
 
 
 def network_upload(records):
@@ -266,6 +360,11 @@ def network_run(clock, records) -> int:
     drives = records.drives
     # a Poisson draw costs about ten neuron updates: driven neurons count that much more
     work = records.neurons.v.shape[0] + 10 * int((drives.hi - drives.lo).sum())
-    run = _network_run_parallel if work >= PARALLEL_MIN_NEURONS else _network_run_serial
+    threads = numba.get_num_threads()
+    # (one thread: the serial variant; the parallel one would pay its parfor set-up per step)
+    parallel = PARALLEL and threads > 1 and work >= PARALLEL_MIN_NEURONS
+    run = _network_run_parallel if parallel else _network_run_serial
+    parts = threads if parallel else 1
     return run(clock, records.populations, records.neurons, records.sources, records.drives,
-               records.synapses, records.delivery, records.recorders, records.plasticity)
+               records.synapses, records.delivery, records.recorders, records.plasticity,
+               parts, PARALLEL_MIN_EVENTS)

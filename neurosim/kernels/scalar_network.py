@@ -188,6 +188,38 @@ def ring_value(raw, delivery, zero):
     return raw
 
 
+def binomial_exact(n, p):
+    """Whether :func:`binomial_count` inverts the distribution exactly for ``n`` sources of
+    probability ``p`` (by comparing the uniform's bits with the table's entries)."""
+    return p < 1.0 and n * p <= BINOMIAL_EXACT_MEAN
+
+
+def binomial_edges(thresholds, row):
+    """The first :data:`BINOMIAL_UNROLL` (8) entries of ``thresholds[row]`` as a tuple: held
+    in registers, they let a loop over neurons compare without reloading the table."""
+    return (thresholds[row, 0], thresholds[row, 1], thresholds[row, 2], thresholds[row, 3],
+            thresholds[row, 4], thresholds[row, 5], thresholds[row, 6], thresholds[row, 7])
+
+
+def binomial_head(bits, edges):
+    """How many of the first table entries ``edges`` (:func:`binomial_edges`) lie below
+    ``bits``: compared without branches (a data-dependent loop exit mispredicts)."""
+    k = 0
+    for j in range(BINOMIAL_UNROLL):
+        k += 1 if bits > edges[j] else 0
+    return k
+
+
+def binomial_tail(bits, thresholds, row, k):
+    """The count once the first ``k`` table entries (all of the first
+    :data:`BINOMIAL_UNROLL` compared, without branches) are known: past them only when all
+    were below ``bits``, by search (rare; the table ends with 2**53, above every ``bits``)."""
+    if k == BINOMIAL_UNROLL:
+        while bits > thresholds[row, k]:
+            k += 1
+    return k
+
+
 def binomial_count(key, key2, step, index, n, p, thresholds, row):
     """How many of ``n`` independent sources, each spiking with probability ``p`` in a step,
     spike in ``step`` (Brian2's ``PoissonInput``), from the counter-based generator of
@@ -201,18 +233,12 @@ def binomial_count(key, key2, step, index, n, p, thresholds, row):
     if p >= 1.0:
         return n
     mean = n * p
-    if mean <= BINOMIAL_EXACT_MEAN:
+    if binomial_exact(n, p):
+        # the first entries without branches, the rare rest by search; the table has at
+        # least BINOMIAL_UNROLL columns and ends with 2**53, above every uniform's bits
         bits = hash_bits(key, step, index)
-        # the first entries without branches (a data-dependent loop exit mispredicts), the
-        # rare rest by search; the table has at least BINOMIAL_UNROLL columns and ends with
-        # 2**53, above every uniform's bits
-        k = 0
-        for j in range(BINOMIAL_UNROLL):
-            k += 1 if bits > thresholds[row, j] else 0
-        if k == BINOMIAL_UNROLL:
-            while bits > thresholds[row, k]:
-                k += 1
-        return k
+        return binomial_tail(bits, thresholds, row,
+                             binomial_head(bits, binomial_edges(thresholds, row)))
     u1 = hash_uniform(key, step, index)
     u2 = hash_uniform(key2, step, index)
     z = math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(6.283185307179586 * u2)
@@ -241,4 +267,4 @@ def hash_uniform(seed, step, index):
 #: The rules of this module, callees before callers (after scalar.RULES, which they call).
 RULES = (population_constants, exp_vectorisable, network_neuron_update, network_v_jump,
          release_held, network_neuron_store, find_sorted, ring_value, hash_bits, hash_uniform,
-         binomial_count)
+         binomial_exact, binomial_edges, binomial_head, binomial_tail, binomial_count)
