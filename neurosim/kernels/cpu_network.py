@@ -258,14 +258,20 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
                     neuron, synapse = _constants(pops, p)
                     lo = lo_p + b * _BLOCK
                     hi = min(lo + _BLOCK, hi_p)
-                    for i in range(lo, hi):
-                        amount = _ring_value(ring[slot, TARGET_V, i], delivery, zero)
-                        ring[slot, TARGET_V, i] = 0
-                        v_i, held_i = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
-                                                      amount, neuron, synapse)
-                        v[i] = v_i
-                        if synapse.buffer_input:
-                            held[i] = held_i
+                    row = ring[slot, TARGET_V]
+                    if synapse.buffer_input:
+                        for i in range(lo, hi):
+                            amount = _ring_value(row[i], delivery, zero)
+                            row[i] = 0
+                            v[i], held[i] = _network_v_jump(v[i], held[i], refrac[i],
+                                                            fired[i] != 0, amount, neuron,
+                                                            synapse)
+                    else:  # (no store to held in the loop: it vectorises)
+                        for i in range(lo, hi):
+                            amount = _ring_value(row[i], delivery, zero)
+                            row[i] = 0
+                            v[i] = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
+                                                   amount, neuron, synapse)[0]
         t_u64 = np.uint64(t)
         for d in range(drives.target.shape[0]):
             # the drive's constants in locals: stores to the state could alias the records
@@ -298,13 +304,15 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
                 elif target == TARGET_INH:
                     for i in range(lo, hi):
                         gi[i] += counts[i] * w
+                elif synapse.buffer_input:
+                    for i in range(lo, hi):
+                        v[i], held[i] = _network_v_jump(v[i], held[i], refrac[i],
+                                                        fired[i] != 0, counts[i] * w, neuron,
+                                                        synapse)
                 else:
                     for i in range(lo, hi):
-                        v_i, held_i = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
-                                                      counts[i] * w, neuron, synapse)
-                        v[i] = v_i
-                        if synapse.buffer_input:
-                            held[i] = held_i
+                        v[i] = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
+                                               counts[i] * w, neuron, synapse)[0]
         # input kept during refractoriness (NEST's refractory_input) enters v
         for p in range(n_pops):
             if pops.buffer_input[p]:
@@ -332,8 +340,11 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
 
 _network_run_serial = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(_network_run)
 _network_run_parallel = njit(**NJIT_PARALLEL_OPTIONS, **_NUMPY_ERRORS)(_network_run)
-#: Neurons above which the parallel variant pays for its per-step fork/join.
-PARALLEL_MIN_NEURONS = 20_000
+#: Work (neurons, a Poisson-driven one counting three) above which the parallel variant
+#: pays for its per-step fork/joins. Measured on 2 cores (AMD EPYC): at 10,000 neurons
+#: (CUBA, Brunel) the serial variant is 1.3x faster with 2 threads than the parallel one,
+#: at 100,000 about as fast, at 1e6 1.1x slower.
+PARALLEL_MIN_NEURONS = 100_000
 #: Synaptic events in a step above which the parallel variant splits their delivery.
 PARALLEL_MIN_EVENTS = 8192
 
@@ -356,10 +367,10 @@ def read_recorders(rec):
 def network_run(clock, records) -> int:
     """Run ``clock.n_steps`` steps (fewer when a monitor buffer fills); returns steps done.
     The serial and parallel variants give identical results; the parallel one pays off above
-    :data:`PARALLEL_MIN_NEURONS` neurons (a neuron with a Poisson drive counts eleven)."""
+    :data:`PARALLEL_MIN_NEURONS` neurons (a neuron with a Poisson drive counts three)."""
     drives = records.drives
-    # a Poisson draw costs about ten neuron updates: driven neurons count that much more
-    work = records.neurons.v.shape[0] + 10 * int((drives.hi - drives.lo).sum())
+    # a Poisson draw costs about two neuron updates: driven neurons count that much more
+    work = records.neurons.v.shape[0] + 2 * int((drives.hi - drives.lo).sum())
     threads = numba.get_num_threads()
     # (one thread: the serial variant; the parallel one would pay its parfor set-up per step)
     parallel = PARALLEL and threads > 1 and work >= PARALLEL_MIN_NEURONS
