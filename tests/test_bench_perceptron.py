@@ -13,6 +13,7 @@ def _module():
 def test_quick_run_writes_checks_and_renders(tmp_path, monkeypatch):
     bench = _module()
     monkeypatch.setitem(bench.EPOCHS, "digits", 2)
+    monkeypatch.setitem(bench.ACCURACY_SEEDS, "digits", 3)
     out = tmp_path / "perceptron.json"
     bench.main(["--quick", "--problems", "digits", "--repeats", "1", "--threads", "1",
                 "--dtype", "float32", "--out", str(out)])
@@ -21,7 +22,7 @@ def test_quick_run_writes_checks_and_renders(tmp_path, monkeypatch):
     for row in result["rows"]:
         assert row["check"]["same_dtype"] and row["check"]["weights_dtype"]["sklearn"] == "float32"
         assert row["neurosim"]["repeats"] == 1 and row["ratio"] > 0
-        assert 0.8 < row["accuracy"]["neurosim_mean"] <= 1 and len(row["accuracy"]["sklearn"]) == 1
+        assert 0.8 < row["accuracy"]["neurosim_mean"] <= 1 and len(row["accuracy"]["sklearn"]) == 1 + 3
     table = bench.render(result)
     assert table.count("\n| digits") == 2 and "scikit-learn" in table
 
