@@ -23,8 +23,8 @@ such fits are timed, and the whole run must stay under ~6 minutes); no test accu
 anything. Both sides get the same C-contiguous
 array of the benchmarked dtype; the timed call is ``fit`` (input checks included on both
 sides). Timed call ``r`` uses seed ``r`` on both sides (the warm-up, seed 0, is untimed), and the
-table's accuracy is the mean test accuracy of the fits of the check below (held-out test split: the digits'
-seeded stratified 20 %, MNIST's own 10,000 images).
+table's accuracy is the mean test accuracy of the fits of the check below (held-out test
+split: the digits' seeded stratified 20 %, MNIST's own 10,000 images).
 
 Differences that remain, and what they change:
 

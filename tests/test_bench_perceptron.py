@@ -22,7 +22,8 @@ def test_quick_run_writes_checks_and_renders(tmp_path, monkeypatch):
     for row in result["rows"]:
         assert row["check"]["same_dtype"] and row["check"]["weights_dtype"]["sklearn"] == "float32"
         assert row["neurosim"]["repeats"] == 1 and row["ratio"] > 0
-        assert 0.8 < row["accuracy"]["neurosim_mean"] <= 1 and len(row["accuracy"]["sklearn"]) == 1 + 3
+        assert 0.8 < row["accuracy"]["neurosim_mean"] <= 1
+        assert len(row["accuracy"]["sklearn"]) == 1 + 3  # the timed fit and 3 more
     table = bench.render(result)
     assert table.count("\n| digits") == 2 and "scikit-learn" in table
 
