@@ -258,20 +258,14 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
                     neuron, synapse = _constants(pops, p)
                     lo = lo_p + b * _BLOCK
                     hi = min(lo + _BLOCK, hi_p)
-                    row = ring[slot, TARGET_V]
-                    if synapse.buffer_input:
-                        for i in range(lo, hi):
-                            amount = _ring_value(row[i], delivery, zero)
-                            row[i] = 0
-                            v[i], held[i] = _network_v_jump(v[i], held[i], refrac[i],
-                                                            fired[i] != 0, amount, neuron,
-                                                            synapse)
-                    else:  # (no store to held in the loop: it vectorises)
-                        for i in range(lo, hi):
-                            amount = _ring_value(row[i], delivery, zero)
-                            row[i] = 0
-                            v[i] = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
-                                                   amount, neuron, synapse)[0]
+                    for i in range(lo, hi):
+                        amount = _ring_value(ring[slot, TARGET_V, i], delivery, zero)
+                        ring[slot, TARGET_V, i] = 0
+                        v_i, held_i = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
+                                                      amount, neuron, synapse)
+                        v[i] = v_i
+                        if synapse.buffer_input:
+                            held[i] = held_i
         t_u64 = np.uint64(t)
         for d in range(drives.target.shape[0]):
             # the drive's constants in locals: stores to the state could alias the records
@@ -304,15 +298,13 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
                 elif target == TARGET_INH:
                     for i in range(lo, hi):
                         gi[i] += counts[i] * w
-                elif synapse.buffer_input:
-                    for i in range(lo, hi):
-                        v[i], held[i] = _network_v_jump(v[i], held[i], refrac[i],
-                                                        fired[i] != 0, counts[i] * w, neuron,
-                                                        synapse)
                 else:
                     for i in range(lo, hi):
-                        v[i] = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
-                                               counts[i] * w, neuron, synapse)[0]
+                        v_i, held_i = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
+                                                      counts[i] * w, neuron, synapse)
+                        v[i] = v_i
+                        if synapse.buffer_input:
+                            held[i] = held_i
         # input kept during refractoriness (NEST's refractory_input) enters v
         for p in range(n_pops):
             if pops.buffer_input[p]:
