@@ -211,11 +211,14 @@ def render(result: dict[str, Any]) -> str:
             f"(diff {check['difference']:+.3f}{se}) "
             f"| {'ok' if check['passed'] else 'FAILED'} (\\|diff\\| <= {check['tolerance']:g}) |")
     env = result.get("environment", {})
+    fits = {r["problem"]: len(r["accuracy"]["neurosim"]) for r in result["rows"]}
     lines.append("")
     lines.append(f"Median (min-max) of {env.get('settings', {}).get('repeats', '?')} timed fits "
                  "after one untimed warm-up on each side, fit call only, same dtype and thread "
-                 "count on both sides (scikit-learn n_jobs = threads); accuracy: mean over the "
-                 f"timed fits (seeds 1..n) on the held-out test split. {env.get('cpu', '')}, "
+                 "count on both sides (scikit-learn n_jobs = threads); accuracy: mean on the "
+                 "held-out test split over fits with seeds 1..k on each side, the timed ones "
+                 "and untimed ones with the next seeds (" + ", ".join(
+                     f"{name} k = {k}" for name, k in fits.items()) + f"). {env.get('cpu', '')}, "
                  f"{env.get('cores', '?')} cores.")
     return "\n".join(lines)
 
