@@ -223,17 +223,18 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
             for q in range(n_neuron_spk):
                 rec.rate[k, neurons.population[spike_list[q]]] += 1
         # (4) deliver into the ring buffer (or straight into ge/gi), split by postsynaptic
-        # neuron over ``parts`` threads when the step has enough events
+        # neuron over ``parts`` threads when the step has enough events (counted only then)
         events = 0
-        for q in range(n_spk):
-            s = spike_list[q]
-            for g in range(n_groups):
-                events += synapses.indptr[g, s + 1] - synapses.indptr[g, s]
+        if parts > 1:
+            for q in range(n_spk):
+                s = spike_list[q]
+                for g in range(n_groups):
+                    events += synapses.indptr[g, s + 1] - synapses.indptr[g, s]
         if parts > 1 and events >= min_events:
             for b in prange(parts):
                 _deliver(b * n // parts, (b + 1) * n // parts, n, t, spike_list, n_spk,
                          synapses, delivery, ge, gi)
-        elif events > 0:
+        elif n_spk > 0:
             _deliver(0, n, n, t, spike_list, n_spk, synapses, delivery, ge, gi)
         # (4b) plastic synapses: traces, arrivals (into this step's slot), weight changes
         plasticity_step(t, plastic, spike_list, n_spk, n, ring, delivery.dirty)
