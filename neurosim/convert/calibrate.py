@@ -103,7 +103,7 @@ def calibrate(graph: Graph, data: Any, normalization: float | str, granularity: 
     exact maximum instead (:class:`_Sample`), in bounded memory."""
     relus = {n.name for n in graph.nodes if n.op == "relu"}
     collected: dict[str, list[torch.Tensor]] = {name: [] for name in relus}
-    outputs, inputs = [], []
+    outputs = []
     rng = np.random.default_rng(seed)
     streamed: _Streamed | None = None
     kept_values, input_max = 0, 0.0
@@ -118,17 +118,17 @@ def calibrate(graph: Graph, data: Any, normalization: float | str, granularity: 
             for name, value in kept.items():
                 collected[name].append(value)
             outputs.append(out)
-            inputs.append(batch)
-            kept_values += sum(v.numel() for v in kept.values()) + out.numel() + batch.numel()
+            kept_values += sum(v.numel() for v in kept.values()) + out.numel()
             if kept_values > _KEEP_VALUES:  # from here on, streamed samples
                 streamed = _Streamed(granularity, rng)
                 for k in range(len(outputs)):
                     streamed.add({name: chunks[k] for name, chunks in collected.items()},
                                  outputs[k])
-                collected, outputs, inputs = {}, [], []
+                collected, outputs = {}, []
+    # signed (embeddings): the largest |value|, in float32 as the inputs
+    input_scale = float(torch.tensor(input_max).clamp(min=1e-12))
     if streamed is not None:
-        return streamed.scales(normalization), streamed.output.reduce(normalization), \
-            max(input_max, 1e-12)
+        return streamed.scales(normalization), streamed.output.reduce(normalization), input_scale
     if not outputs:
         raise ValueError("calibration_data is empty")
     scales = {}
@@ -141,7 +141,6 @@ def calibrate(graph: Graph, data: Any, normalization: float | str, granularity: 
         else:
             scales[name] = np.float32(_reduce(acts, normalization, rng))
     output_scale = _reduce(torch.cat(outputs), normalization, rng)
-    input_scale = float(torch.cat(inputs).abs().max().clamp(min=1e-12))  # signed: embeddings
     return scales, output_scale, input_scale
 
 
