@@ -290,6 +290,7 @@ def test_fused_layer_and_pool_equal_the_separate_kernels(monkeypatch):
     {"decoding": "count"}, {"encoding": "poisson"}, {"normalization": 99.0},
 ])
 def test_options_keep_predictions_close_to_the_ann(options):
+    torch.manual_seed(0)  # the model's initial weights, whatever ran before
     model = MODELS["conv2d_batchnorm_maxpool"][0]().eval()
     x = _data((1, 8, 8), n=200)
     snn = convert(model, x, **options)
