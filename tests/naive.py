@@ -409,3 +409,22 @@ def distinct_samples(uniforms, n):
             chosen.add(pick)
             out[r, i] = pick
     return out
+
+
+def sparse_conv2d(x, weight, bias, padding):
+    """Stride-1 convolution, channels-last x (N, H, W, C), weight (O, C, KH, KW): the bias,
+    then every (kernel row, kernel column, channel) term added one after the other in float32.
+    A zero input adds an exact zero, so this is the event-driven kernel's sum bit for bit."""
+    n, height, width, _ = x.shape
+    n_out, n_in, k_h, k_w = weight.shape
+    pad_h, pad_w = padding
+    xp = np.zeros((n, height + 2 * pad_h, width + 2 * pad_w, n_in), np.float32)
+    xp[:, pad_h:pad_h + height, pad_w:pad_w + width] = x
+    out_h, out_w = height + 2 * pad_h - k_h + 1, width + 2 * pad_w - k_w + 1
+    out = np.broadcast_to(bias.astype(np.float32), (n, out_h, out_w, n_out)).copy()
+    for a in range(k_h):
+        for b in range(k_w):
+            for c in range(n_in):
+                term = xp[:, a:a + out_h, b:b + out_w, c, None] * weight[:, c, a, b]
+                out = (out + term).astype(np.float32)
+    return out

@@ -230,6 +230,69 @@ def test_maxpool_gate_kernel_matches_naive():
         np.testing.assert_array_equal(out_counts, (expected != 0).sum(axis=0))
 
 
+
+SPARSE_CONV_CASES = [  # (N, H, W, C, O, KH, KW, pad_h, pad_w): padding, none, ragged, 1x1
+    (3, 14, 14, 32, 64, 3, 3, 1, 1), (2, 7, 9, 5, 7, 3, 2, 0, 1), (2, 6, 5, 3, 4, 5, 5, 2, 2),
+    (2, 4, 4, 6, 3, 1, 1, 0, 0), (1, 5, 5, 9, 17, 3, 3, 0, 0)]
+
+
+def sparse_conv_case(case, seed=0):
+    """Spikes of per-channel amplitudes at 20% density, and float32 weights and bias."""
+    n, h, w, c, o, kh, kw, _, _ = case
+    rng = np.random.default_rng(seed)
+    x = ((rng.random((n, h, w, c)) < 0.2) * rng.uniform(0.5, 2.0, c)).astype(np.float32)
+    return (x, rng.standard_normal((o, c, kh, kw)).astype(np.float32),
+            rng.standard_normal(o).astype(np.float32))
+
+
+@pytest.mark.parametrize("case", SPARSE_CONV_CASES)
+def test_event_driven_convolution_matches_naive_and_pytorch(case):
+    """The CPU kernel against its NumPy twin (the same sum, bit for bit) and against PyTorch's
+    dense convolution (the same currents up to the order of the sum)."""
+    from neurosim.kernels import cpu
+
+    x, weight, bias = sparse_conv_case(case)
+    pad = case[7:]
+    out = cpu.sparse_conv2d(x, weight, bias, *pad)
+    np.testing.assert_array_equal(out, naive.sparse_conv2d(x, weight, bias, pad))
+    dense = F.conv2d(torch.from_numpy(x).permute(0, 3, 1, 2), torch.from_numpy(weight),
+                     torch.from_numpy(bias), padding=pad).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(out, dense, rtol=1e-5, atol=1e-5)
+
+
+def test_convolutions_of_spikes_run_event_driven(monkeypatch):
+    """The second convolution of a CNN reads spikes: both ways of simulating run it on the
+    event-driven kernel (so both sum the same way), and the network's results match those of
+    PyTorch's dense convolution up to summation order."""
+    from neurosim.convert.layers import KernelLayers, reads_spikes
+
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 5, (3, 2)),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(5 * 2 * 3, 3))
+    x = _data((1, 8, 8), n=9)
+    snn = convert(model.eval(), x)
+    convs = [n for n in snn.graph.nodes if reads_spikes(snn.graph, n)]
+    assert len(convs) == 2  # one reads pooled spikes, one a neuron layer's spikes
+    calls = []
+    original = KernelLayers.spike_conv
+
+    def counting(self, node, spikes):
+        calls.append(node.name)
+        return original(self, node, spikes)
+
+    monkeypatch.setattr(KernelLayers, "spike_conv", counting)
+    batched = snn.simulate(x, 16)
+    assert set(calls) == {n.name for n in convs}
+    calls.clear()
+    stepped = snn.simulate_stepwise(x, 16)
+    assert len(calls) == 16 * len(convs)
+    np.testing.assert_allclose(stepped, batched["membrane"], rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(simulation, "reads_spikes", lambda graph, node: False)
+    dense = snn.simulate(x, 16)
+    np.testing.assert_allclose(dense["membrane"], batched["membrane"], rtol=1e-4, atol=1e-4)
+
+
 def _fused_case(module, constant, kernel, seed=0):
     """Run the fused IF + max-pool kernel of ``module`` (channels-last) on random currents (B=2,
     C=3, 7x9 maps: ragged edges) in two calls that carry the state. Returns its pooled spikes,

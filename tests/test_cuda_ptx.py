@@ -87,6 +87,9 @@ def test_neuron_and_conversion_kernels_compile(compile_ptx, dtype):
                 np.zeros((2, 4, 3), np.float32), rows[0], rows[0], rows, one, one, one, yes, yes,
                 rows.astype(np.int32), rows.astype(np.int32), rows.astype(np.uint8),
                 np.zeros((2, 4, 3), dtype), rows.astype(np.int32))
+    maps = np.zeros((2, 5, 5, 3), dtype)
+    compile_ptx(cuda._sparse_conv2d_kernel, maps, np.zeros((3, 3, 3, 4), dtype),
+                np.zeros(4, dtype), 1, 1, np.zeros((2, 5, 5, 4), dtype))
     pair = np.zeros(2, np.int64)
     compile_ptx(cuda._maxpool_gate_kernel, np.zeros((2, 3, 4, 4), dtype), pair, pair, pair, pair,
                 np.zeros((3, 4, 4), np.int32), np.zeros((2, 3, 2, 2), dtype),

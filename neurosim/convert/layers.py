@@ -1,5 +1,6 @@
 """Host drivers of the spiking kernels of a converted network: a layer of IF/LIF neurons, the
-spiking max-pool gate, and the two fused in one kernel. Tensors in and out are (T*B, ...),
+spiking max-pool gate, the two fused in one kernel, and the event-driven convolution of
+spikes. Tensors in and out are (T*B, ...),
 step-major; state arrays carry over between calls (one step at a time)."""
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import numpy as np
 import torch
 
 from neurosim.backends import get_backend
-from neurosim.convert.ir import Graph, Node
+from neurosim.convert.ir import NEURON_OPS, Graph, Node
 from neurosim.convert.model import ConvertedNetwork
+from neurosim.convert.ops import tensor_params
 
 
 def fused_pool(graph: Graph, node: Node) -> Node | None:
@@ -25,6 +27,15 @@ def fused_pool(graph: Graph, node: Node) -> Node | None:
     tiled = (tuple(p["kernel"]) == tuple(p["stride"]) and tuple(p["padding"]) == (0, 0)
              and tuple(p["dilation"]) == (1, 1))
     return users[0] if tiled else None
+
+
+def reads_spikes(graph: Graph, node: Node) -> bool:
+    """Whether ``node`` is a 2-D convolution that :meth:`KernelLayers.spike_conv` runs: stride
+    1, no dilation, one group, its input the spikes of a neuron layer or spiking max-pool."""
+    p = node.params
+    return (node.op == "conv" and p["dims"] == 2 and tuple(p["stride"]) == (1, 1)
+            and tuple(p["dilation"]) == (1, 1) and p["groups"] == 1
+            and graph.node(node.inputs[0]).op in NEURON_OPS)
 
 
 class KernelLayers:
@@ -55,6 +66,19 @@ class KernelLayers:
         batch = n // math.prod(node.shape)
         spikes = torch.from_numpy(out).reshape((n_steps * batch,) + tuple(node.shape))
         return spikes, state, counts.reshape((batch,) + tuple(node.shape))
+
+    def spike_conv(self, node: Node, spikes: torch.Tensor) -> torch.Tensor:
+        """Convolution ``node`` (see :func:`reads_spikes`) of spikes (T*B, C, H, W), driven by
+        the nonzero inputs (:func:`neurosim.kernels.cpu.sparse_conv2d`): the same currents
+        as the dense convolution up to the order of the sum. The result is an NCHW view of
+        channels-last memory, the layout the next neuron layer reads without a copy."""
+        p = tensor_params(node, torch.float32)
+        weight = p["weight"].numpy()
+        bias = p["bias"].numpy() if "bias" in p else np.zeros(weight.shape[0], np.float32)
+        nhwc = spikes.to(torch.float32).permute(0, 2, 3, 1).contiguous().numpy()
+        out = self.kernels.sparse_conv2d(nhwc, weight, bias, int(node.params["padding"][0]),
+                                         int(node.params["padding"][1]))
+        return torch.from_numpy(out).permute(0, 3, 1, 2)
 
     def maxpool(self, node: Node, spikes: torch.Tensor, n_steps: int,
                 counts: np.ndarray | None = None

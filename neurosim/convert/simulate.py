@@ -5,7 +5,10 @@ reference the first is tested against).
 Layer at a time, every linear op runs once over all T steps (one batched matmul/convolution)
 and a compiled kernel scans the neurons over T. With constant-current input everything before
 the first neuron layer is the same in every step: it runs once per sample. A ReLU layer whose
-only reader is a tiled max-pool runs fused with it (:meth:`KernelLayers.neurons_maxpool`).
+only reader is a tiled max-pool runs fused with it (:meth:`KernelLayers.neurons_maxpool`). A
+stride-1 convolution of spikes runs driven by the nonzero inputs
+(:meth:`KernelLayers.spike_conv`), in both ways of simulating, so that both sum the currents in
+the same order.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch
 from neurosim.convert.coding import as_inputs, output_counts
 from neurosim.convert.executor import OverTime, run_graph
 from neurosim.convert.ir import Node
-from neurosim.convert.layers import KernelLayers, fused_pool
+from neurosim.convert.layers import KernelLayers, fused_pool, reads_spikes
 from neurosim.convert.metrics import Activity
 from neurosim.convert.model import ConvertedNetwork
 from neurosim.convert.ops import apply_linear
@@ -41,6 +44,11 @@ class BatchedRules(OverTime):
         self.record = record
         self.recorded = recorded
         self._pooled: dict[str, torch.Tensor] = {}  # outputs of max-pools run fused
+
+    def linear(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
+        if node.inputs[0] not in self.invariant and reads_spikes(self.layers.net.graph, node):
+            return self.layers.spike_conv(node, inputs[0])
+        return super().linear(node, inputs)
 
     def relu(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor | None:
         currents, n_steps = inputs[0], self.n_steps
@@ -80,6 +88,8 @@ class StepRules:
         self.states: dict[str, np.ndarray] = {}
 
     def linear(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
+        if reads_spikes(self.layers.net.graph, node):
+            return self.layers.spike_conv(node, inputs[0])
         return apply_linear(node, inputs)
 
     def relu(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:

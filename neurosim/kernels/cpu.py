@@ -358,6 +358,7 @@ def distinct_samples(uniforms, n, out):
 # this module, so they are re-exported here.
 from neurosim.kernels.cpu_convert import (  # noqa: E402, F401
     maxpool_gate,
+    sparse_conv2d,
     spiking_layer,
     spiking_maxpool,
 )

@@ -1,5 +1,6 @@
 """Numba CPU kernels of the ANN-to-SNN conversion: spiking layers (IF/LIF neurons over a
-layer's T steps), the spiking max-pool gate and the fused neuron + max-pool layer. Part of the
+layer's T steps), the spiking max-pool gate, the fused neuron + max-pool layer and the
+event-driven convolution of spikes. Part of the
 CPU backend: :mod:`neurosim.kernels.cpu` re-exports them, and their twins are in
 :mod:`neurosim.kernels.cuda`. The neuron arithmetic is the shared rule of
 :mod:`neurosim.kernels.scalar`.
@@ -269,3 +270,117 @@ def _if_maxpool_row(item, dims, currents, inv_tiled, scale, v, gain, subtract, c
             for c in range(n_channels):
                 out_t[o, c] = scale[c] if best_fired[c] != 0 else zero
                 out_counts[o, c] += best_fired[c]
+
+
+# ----------------------------------------------------------------------------------------------
+# Event-driven convolution of spikes (ANN-to-SNN conversion)
+# ----------------------------------------------------------------------------------------------
+
+
+def aligned_empty(shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data start on a 64-byte boundary (a cache
+    line: the 512-bit loads and stores of the convolution below do not straddle two)."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape))
+    raw = np.empty(size * dtype.itemsize + 64, np.uint8)
+    skip = -raw.ctypes.data % 64
+    return raw[skip:skip + size * dtype.itemsize].view(dtype).reshape(shape)
+
+
+def sparse_conv2d(x, weight, bias, pad_h, pad_w, out=None):
+    """Stride-1 2-D convolution (no dilation, one group) of a mostly-zero channels-last input
+    (the spikes of a converted network's layer), driven by its nonzero entries.
+
+    x (N, H, W, C) float32; weight (O, C, KH, KW) as PyTorch holds it; bias (O,); out
+    (N, Ho, Wo, O), Ho = H + 2 pad_h - KH + 1 (likewise Wo), allocated (cache-line aligned)
+    when not given; returns ``out``. The sum runs in the order of
+    :func:`neurosim.kernels.scalar.sparse_conv_pixel` (the CUDA kernel's rule), so the two
+    backends give the same bits. The work is proportional to the number of nonzero inputs:
+    at the 16% spike density of the MNIST CNN's second convolution it is about 2x faster than
+    PyTorch's (oneDNN) dense convolution on one core; at 30% they are even, and a dense input
+    is about 3x slower.
+    """
+    n_out, n_in, k_h, k_w = weight.shape
+    if out is None:
+        out = aligned_empty((x.shape[0], x.shape[1] + 2 * pad_h - k_h + 1,
+                             x.shape[2] + 2 * pad_w - k_w + 1, n_out), x.dtype)
+    flipped = aligned_empty((k_h, n_in, k_w, n_out), weight.dtype)
+    flipped[...] = weight.transpose(2, 1, 3, 0)[:, :, ::-1, :]  # (KH, C, KW reversed, O)
+    _sparse_conv2d(x, flipped.reshape(-1), bias, np.int64(k_h), np.int64(k_w),
+                   np.int64(pad_h), np.int64(pad_w), out.reshape(out.shape[0], -1))
+    return out
+
+
+@njit(**NJIT_PARALLEL_OPTIONS)
+def _sparse_conv2d(x, flipped, bias, k_h, k_w, pad_h, pad_w, out):
+    """:func:`sparse_conv2d` over flat arrays: flipped (KH*C*KW*O,) the weights as (KH, C,
+    KW reversed, O), out (N, Ho*Wo*O); one work item per sample."""
+    n_img, n_in = x.shape[0], x.shape[3]
+    for n in prange(n_img):
+        channels = np.empty(n_in, np.int64)
+        values = np.empty(n_in, x.dtype)
+        _sparse_conv_image(x[n], flipped, bias, k_h, k_w, pad_h, pad_w, out[n], channels,
+                           values)
+
+
+@njit(**NJIT_OPTIONS)
+def _sparse_conv_image(x, flipped, bias, k_h, k_w, pad_h, pad_w, out, channels, values):
+    """One sample, scattered: each input pixel lists its nonzero channels (``channels``,
+    ``values``: (C,) scratch), and adds ``weight * value`` for each of them to the output
+    pixels whose windows hold it. Output pixels of one window row are contiguous
+    (channels-last) and so are their weights in the flipped layout, so each update is one
+    loop over up to KW*O floats. Four channels go together (one load and one store of the
+    outputs per four products, added one after the other: the order of the rule). Each output
+    pixel receives its input pixels in row-major order, channels ascending: the rule's sum."""
+    height, width, n_in = x.shape
+    n_out = bias.shape[0]
+    out_w = width + 2 * pad_w - k_w + 1
+    out_h = height + 2 * pad_h - k_h + 1
+    row = out_w * n_out
+    step = k_w * n_out  # one channel's weights for one kernel row
+    for q in range(out_h * out_w):
+        for o in range(n_out):
+            out[q * n_out + o] = bias[o]
+    for i in range(height):
+        a_lo = max(0, i + pad_h - out_h + 1)  # kernel rows whose output row exists
+        a_hi = min(k_h, i + pad_h + 1)
+        for j in range(width):
+            b_lo = max(0, j + pad_w - out_w + 1)
+            b_hi = min(k_w, j + pad_w + 1)
+            if a_lo >= a_hi or b_lo >= b_hi:
+                continue
+            length = (b_hi - b_lo) * n_out
+            first_ow = j + pad_w - (b_hi - 1)
+            count = 0
+            for c in range(n_in):  # branch-free compaction of the nonzero channels
+                value = x[i, j, c]
+                channels[count] = c
+                values[count] = value
+                count += 1 if value != 0 else 0
+            k = 0
+            while k + 4 <= count:
+                v0, v1, v2, v3 = values[k], values[k + 1], values[k + 2], values[k + 3]
+                for a in range(a_lo, a_hi):
+                    start = (i + pad_h - a) * row + first_ow * n_out
+                    base = (a * n_in * k_w + (k_w - b_hi)) * n_out
+                    seg = out[start:start + length]  # slices: the loop below vectorises
+                    w0 = flipped[base + channels[k] * step:base + channels[k] * step + length]
+                    w1 = flipped[base + channels[k + 1] * step:
+                                 base + channels[k + 1] * step + length]
+                    w2 = flipped[base + channels[k + 2] * step:
+                                 base + channels[k + 2] * step + length]
+                    w3 = flipped[base + channels[k + 3] * step:
+                                 base + channels[k + 3] * step + length]
+                    for e in range(length):
+                        seg[e] = (((seg[e] + w0[e] * v0) + w1[e] * v1) + w2[e] * v2) + w3[e] * v3
+                k += 4
+            while k < count:
+                value = values[k]
+                for a in range(a_lo, a_hi):
+                    start = (i + pad_h - a) * row + first_ow * n_out
+                    base = ((a * n_in + channels[k]) * k_w + (k_w - b_hi)) * n_out
+                    seg = out[start:start + length]
+                    w0 = flipped[base:base + length]
+                    for e in range(length):
+                        seg[e] = seg[e] + w0[e] * value
+                k += 1

@@ -25,6 +25,7 @@ rules = scalar.compile_rules(cuda.jit(device=True))
 _lif_neuron_step = rules.lif_neuron_step
 _ovr_unit_train = rules.ovr_unit_train
 _spiking_maxpool_row = rules.spiking_maxpool_row
+_sparse_conv_pixel = rules.sparse_conv_pixel
 LIFConstants = scalar.LIFConstants
 
 
@@ -357,6 +358,31 @@ def spiking_maxpool(currents, inv_scale, scale, kernel_h, kernel_w, v, decay, ga
         d_out_counts)
     _copy_back([(d_v, host[0]), (d_counts, host[1]), (d_out_counts, host[2]),
                 (d_out, out.reshape(out.shape[0], pooled, n_channels))])
+
+
+@cuda.jit
+def _sparse_conv2d_kernel(x, weight, bias, pad_h, pad_w, out):
+    q = cuda.grid(1)
+    n_img, out_h, out_w = out.shape[0], out.shape[1], out.shape[2]
+    if q < n_img * out_h * out_w:
+        n = q // (out_h * out_w)
+        rest = q - n * out_h * out_w
+        oh = rest // out_w
+        _sparse_conv_pixel(n, oh, rest - oh * out_w, x, weight, bias, pad_h, pad_w, out)
+
+
+def sparse_conv2d(x, weight, bias, pad_h, pad_w, out=None):
+    """See :func:`neurosim.kernels.cpu.sparse_conv2d`; one thread per output pixel."""
+    if out is None:
+        out = np.empty((x.shape[0], x.shape[1] + 2 * pad_h - weight.shape[2] + 1,
+                        x.shape[2] + 2 * pad_w - weight.shape[3] + 1, weight.shape[0]), x.dtype)
+    d_out = cuda.device_array(out.shape, dtype=out.dtype)
+    blocks, tpb = _launch_config(out.shape[0] * out.shape[1] * out.shape[2])
+    _sparse_conv2d_kernel[blocks, tpb](
+        cuda.to_device(x), cuda.to_device(np.ascontiguousarray(weight.transpose(2, 3, 1, 0))),
+        cuda.to_device(bias), pad_h, pad_w, d_out)
+    d_out.copy_to_host(out)
+    return out
 
 
 from neurosim.kernels.cuda_network import (  # noqa: E402,F401  (the same surface as cpu.py)

@@ -213,9 +213,36 @@ def spiking_maxpool_row(item, dims, currents, inv_scale, scale, v, decay, gain, 
                     counts_p[c] += 1 if spiked else 0
 
 
+def sparse_conv_pixel(n, oh, ow, x, weight, bias, pad_h, pad_w, out):
+    """One output pixel of a stride-1 2-D convolution (no dilation, one group) of a mostly-zero,
+    channels-last input, such as the spikes of a converted network's layer, skipping the zeros.
+
+    x (N, H, W, C); weight (KH, KW, C, O); bias (O,); out (N, Ho, Wo, O). The sum runs in one
+    fixed order, which every backend keeps: the bias, then the window's input pixels in
+    row-major order, channels ascending, one multiply and one add per nonzero input.
+    """
+    height, width, n_in = x.shape[1], x.shape[2], x.shape[3]
+    k_h, k_w, n_out = weight.shape[0], weight.shape[1], weight.shape[3]
+    for o in range(n_out):
+        out[n, oh, ow, o] = bias[o]
+    for a in range(k_h):
+        i = oh + a - pad_h
+        if i < 0 or i >= height:
+            continue
+        for b in range(k_w):
+            j = ow + b - pad_w
+            if j < 0 or j >= width:
+                continue
+            for c in range(n_in):
+                value = x[n, i, j, c]
+                if value != 0:
+                    for o in range(n_out):
+                        out[n, oh, ow, o] += weight[a, b, c, o] * value
+
+
 #: Every rule, callees before callers (the order :func:`compile_rules` compiles them in).
 RULES = ("lif_drive", "lif_gate", "lif_reset", "lif_neuron_step", "ovr_unit_train",
-         "spiking_maxpool_row")
+         "spiking_maxpool_row", "sparse_conv_pixel")
 
 
 def compile_rules(compile_one, extra: tuple = ()) -> SimpleNamespace:

@@ -202,6 +202,20 @@ def test_fused_spiking_maxpool_cpu_equals_cuda():
             np.testing.assert_array_equal(ours, theirs)
 
 
+
+def test_event_driven_convolution_cpu_equals_cuda():
+    """The CUDA kernel (one thread per output pixel, the shared rule) and the CPU kernel
+    (scattered by input pixel, four channels at a time) sum in the same order: same bits."""
+    from neurosim.kernels import cpu
+    from neurosim.kernels import cuda as cuda_kernels
+    from tests.test_convert import SPARSE_CONV_CASES, sparse_conv_case
+
+    for case in SPARSE_CONV_CASES[1:]:  # the small ones (the simulator runs Python)
+        x, weight, bias = sparse_conv_case(case)
+        np.testing.assert_array_equal(cuda_kernels.sparse_conv2d(x, weight, bias, *case[7:]),
+                                      cpu.sparse_conv2d(x, weight, bias, *case[7:]))
+
+
 def test_converted_network_cpu_equals_cuda():
     import torch
 
