@@ -260,10 +260,10 @@ def test_event_driven_convolution_matches_naive_and_pytorch(case):
     np.testing.assert_allclose(out, dense, rtol=1e-5, atol=1e-5)
 
 
-def test_convolutions_of_spikes_run_event_driven(monkeypatch):
-    """The second convolution of a CNN reads spikes: both ways of simulating run it on the
-    event-driven kernel (so both sum the same way), and the network's results match those of
-    PyTorch's dense convolution up to summation order."""
+def test_layers_reading_spikes_run_event_driven(monkeypatch):
+    """Convolutions and fully connected layers that read spikes: both ways of simulating run
+    them on the event-driven kernel (so both sum the same way), and the network's results
+    match those of PyTorch's dense ops up to summation order."""
     from neurosim.convert.layers import KernelLayers, reads_spikes
 
     torch.manual_seed(1)
@@ -273,15 +273,16 @@ def test_convolutions_of_spikes_run_event_driven(monkeypatch):
     x = _data((1, 8, 8), n=9)
     snn = convert(model.eval(), x)
     convs = [n for n in snn.graph.nodes if reads_spikes(snn.graph, n)]
-    assert len(convs) == 2  # one reads pooled spikes, one a neuron layer's spikes
+    # a conv reads pooled spikes, one a neuron layer's spikes; the linear reads them flattened
+    assert [n.op for n in convs] == ["conv", "conv", "linear"]
     calls = []
-    original = KernelLayers.spike_conv
+    original = KernelLayers.event_driven
 
     def counting(self, node, spikes):
         calls.append(node.name)
         return original(self, node, spikes)
 
-    monkeypatch.setattr(KernelLayers, "spike_conv", counting)
+    monkeypatch.setattr(KernelLayers, "event_driven", counting)
     batched = snn.simulate(x, 16)
     assert set(calls) == {n.name for n in convs}
     calls.clear()

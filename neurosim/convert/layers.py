@@ -30,12 +30,20 @@ def fused_pool(graph: Graph, node: Node) -> Node | None:
 
 
 def reads_spikes(graph: Graph, node: Node) -> bool:
-    """Whether ``node`` is a 2-D convolution that :meth:`KernelLayers.spike_conv` runs: stride
-    1, no dilation, one group, its input the spikes of a neuron layer or spiking max-pool."""
+    """Whether :meth:`KernelLayers.event_driven` runs ``node``: a fully connected layer, or a
+    2-D convolution of stride 1 without dilation or groups, whose input is the spikes of a
+    neuron layer or spiking max-pool (directly or through reshapes)."""
     p = node.params
-    return (node.op == "conv" and p["dims"] == 2 and tuple(p["stride"]) == (1, 1)
-            and tuple(p["dilation"]) == (1, 1) and p["groups"] == 1
-            and graph.node(node.inputs[0]).op in NEURON_OPS)
+    if node.op == "conv":
+        if not (p["dims"] == 2 and tuple(p["stride"]) == (1, 1)
+                and tuple(p["dilation"]) == (1, 1) and p["groups"] == 1):
+            return False
+    elif node.op != "linear":
+        return False
+    source = graph.node(node.inputs[0])
+    while source.op == "reshape":
+        source = graph.node(source.inputs[0])
+    return source.op in NEURON_OPS
 
 
 class KernelLayers:
@@ -67,15 +75,22 @@ class KernelLayers:
         spikes = torch.from_numpy(out).reshape((n_steps * batch,) + tuple(node.shape))
         return spikes, state, counts.reshape((batch,) + tuple(node.shape))
 
-    def spike_conv(self, node: Node, spikes: torch.Tensor) -> torch.Tensor:
-        """Convolution ``node`` (see :func:`reads_spikes`) of spikes (T*B, C, H, W), driven by
-        the nonzero inputs (:func:`neurosim.kernels.cpu.sparse_conv2d`): the same currents
-        as the dense convolution up to the order of the sum. The result is an NCHW view of
-        channels-last memory, the layout the next neuron layer reads without a copy."""
+    def event_driven(self, node: Node, spikes: torch.Tensor) -> torch.Tensor:
+        """Layer ``node`` (see :func:`reads_spikes`) on spikes, (T*B, C, H, W) for a
+        convolution or (..., F) for a fully connected layer, driven by the nonzero inputs
+        (:func:`neurosim.kernels.cpu.sparse_conv2d`; a fully connected layer is a 1x1
+        convolution of a 1x1 image): the same currents as the dense op up to the order of the
+        sum. A convolution's result is an NCHW view of channels-last memory, the layout the
+        next neuron layer reads without a copy."""
         p = tensor_params(node, torch.float32)
         weight = p["weight"].numpy()
         bias = p["bias"].numpy() if "bias" in p else np.zeros(weight.shape[0], np.float32)
-        nhwc = spikes.to(torch.float32).permute(0, 2, 3, 1).contiguous().numpy()
+        spikes = spikes.to(torch.float32)
+        if node.op == "linear":
+            rows = spikes.reshape(-1, 1, 1, weight.shape[1]).contiguous().numpy()
+            out = self.kernels.sparse_conv2d(rows, weight[:, :, None, None], bias, 0, 0)
+            return torch.from_numpy(out).reshape(tuple(spikes.shape[:-1]) + (weight.shape[0],))
+        nhwc = spikes.permute(0, 2, 3, 1).contiguous().numpy()
         out = self.kernels.sparse_conv2d(nhwc, weight, bias, int(node.params["padding"][0]),
                                          int(node.params["padding"][1]))
         return torch.from_numpy(out).permute(0, 3, 1, 2)

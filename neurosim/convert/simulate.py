@@ -6,9 +6,9 @@ Layer at a time, every linear op runs once over all T steps (one batched matmul/
 and a compiled kernel scans the neurons over T. With constant-current input everything before
 the first neuron layer is the same in every step: it runs once per sample. A ReLU layer whose
 only reader is a tiled max-pool runs fused with it (:meth:`KernelLayers.neurons_maxpool`). A
-stride-1 convolution of spikes runs driven by the nonzero inputs
-(:meth:`KernelLayers.spike_conv`), in both ways of simulating, so that both sum the currents in
-the same order.
+fully connected layer or stride-1 convolution of spikes runs driven by the nonzero inputs
+(:meth:`KernelLayers.event_driven`), in both ways of simulating, so that both sum the currents
+in the same order.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class BatchedRules(OverTime):
 
     def linear(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
         if node.inputs[0] not in self.invariant and reads_spikes(self.layers.net.graph, node):
-            return self.layers.spike_conv(node, inputs[0])
+            return self.layers.event_driven(node, inputs[0])
         return super().linear(node, inputs)
 
     def relu(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor | None:
@@ -89,7 +89,7 @@ class StepRules:
 
     def linear(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
         if reads_spikes(self.layers.net.graph, node):
-            return self.layers.spike_conv(node, inputs[0])
+            return self.layers.event_driven(node, inputs[0])
         return apply_linear(node, inputs)
 
     def relu(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
