@@ -20,7 +20,9 @@ ReLU, Linear) on one batch of MNIST test images, constant-current input, T steps
 
 Rules of ``benchmarks/README.md``: both sides under ``common.threads(n)`` for 1 thread and all
 cores, one untimed warm-up (Numba compilation, PyTorch first calls) and the median of
-``--repeats`` timed runs each, outputs checked in the run. float32 only: neurosim's conversion
+``--repeats`` timed runs each, the sides' runs interleaved (round after round, each side once
+per round) so that a drift in the machine's speed slows every side alike; outputs checked in
+the run. float32 only: neurosim's conversion
 kernels and snnTorch's spikes (``.float()``) are float32.
 
 Writes ``benchmarks/results/convert_speed.json``.
@@ -130,8 +132,7 @@ def main() -> None:
     runs = []
     for n in common.thread_counts(args.threads):
         with common.threads(n):
-            run = bench.time(x, args.timesteps, args.repeats,
-                             lambda fn, r: common.timing(common.measure(fn, r)))
+            run = bench.time(x, args.timesteps, args.repeats)  # sides interleaved
         run["threads"] = n
         runs.append(run)
         print(f"{n} thread(s): " + ", ".join(

@@ -287,6 +287,25 @@ def measure(fn, repeats: int) -> dict[str, Any]:
             "times_s": times, "repeats": repeats, "warmup_calls": 1}
 
 
+def measure_interleaved(fns: dict[str, Any], repeats: int) -> dict[str, dict[str, Any]]:
+    """:func:`measure` for several sides at once, their timed calls interleaved: one untimed
+    warm-up call of each, then ``repeats`` rounds that time every side once, the side that
+    goes first rotating. A machine whose speed drifts during the run (a shared host, clock
+    changes) then slows every side alike, instead of whichever side ran in the slow minutes."""
+    names = list(fns)
+    for name in names:
+        fns[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            t0 = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - t0)
+    return {name: {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t),
+                   "times_s": t, "repeats": repeats, "warmup_calls": 1, "interleaved": True}
+            for name, t in times.items()}
+
+
 class ConvertBench:
     """The sides of the benchmark, built once: neurosim's conversion of ``model`` (calibrated
     on ``calibration``), the peers of ``compare`` and the ANN."""
@@ -325,11 +344,15 @@ class ConvertBench:
 
     def time(self, x: torch.Tensor, timesteps: int, repeats: int,
              measure_fn=None) -> dict[str, Any]:
-        """Every side timed at the current thread settings (``measure_fn(fn, repeats)``,
-        default :func:`measure`): medians, images per second and neurosim's speedups."""
+        """Every side timed at the current thread settings (``measure_fn(fn, repeats)`` per
+        side, default: all sides interleaved, :func:`measure_interleaved`): medians, images
+        per second and neurosim's speedups."""
         x = torch.as_tensor(x, dtype=torch.float32)
-        measure_fn = measure_fn or measure
-        times = {name: measure_fn(fn, repeats) for name, fn in self.sides(x, timesteps).items()}
+        sides = self.sides(x, timesteps)
+        if measure_fn is None:
+            times = measure_interleaved(sides, repeats)
+        else:
+            times = {name: measure_fn(fn, repeats) for name, fn in sides.items()}
         result: dict[str, Any] = {"threads": torch.get_num_threads(), "times": times}
         result["images_per_s"] = {name: len(x) / m["median_s"] for name, m in times.items()}
         result["speedup"] = {name: m["median_s"] / times["neurosim"]["median_s"]
