@@ -88,6 +88,10 @@ MODELS = {
                               nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
                               nn.AdaptiveAvgPool2d((2, 2)), nn.Flatten(), nn.Linear(24, 3)),
         (1, 8, 8)),
+    "conv_of_spikes": (  # convs and a linear reading spikes: run event-driven
+        lambda: nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 5, (3, 2)),
+                              nn.ReLU(), nn.Flatten(), nn.Linear(5 * 2 * 3, 3)), (1, 8, 8)),
     "residual_functional_relu": (Residual, (1, 6, 6)),
     "shape_checked_forward_view_dot_relu": (ShapeChecked, (12,)),
     "mean_over_hw": (MeanPool, (2, 6, 6)),
@@ -267,10 +271,9 @@ def test_layers_reading_spikes_run_event_driven(monkeypatch):
     from neurosim.convert.layers import KernelLayers, reads_spikes
 
     torch.manual_seed(1)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 5, (3, 2)),
-                          nn.ReLU(), nn.Flatten(), nn.Linear(5 * 2 * 3, 3))
-    x = _data((1, 8, 8), n=9)
+    build, shape = MODELS["conv_of_spikes"]
+    model = build()
+    x = _data(shape, n=9)
     snn = convert(model.eval(), x)
     convs = [n for n in snn.graph.nodes if reads_spikes(snn.graph, n)]
     # a conv reads pooled spikes, one a neuron layer's spikes; the linear reads them flattened

@@ -16,7 +16,7 @@ from tests.test_convert import MODELS, _data
 
 
 @pytest.mark.parametrize("name", ["conv2d_batchnorm_maxpool", "residual_functional_relu",
-                                  "avgpool_adaptive"])
+                                  "avgpool_adaptive", "conv_of_spikes"])
 @pytest.mark.parametrize("options", [{}, {"reset": "value"}, {"neuron": "lif"},
                                      {"encoding": "poisson", "seed": 3},
                                      {"granularity": "layer"}])
@@ -29,6 +29,34 @@ def test_forward_gives_the_spikes_of_the_simulation(name, options):
         out = HybridNetwork(snn)(x, steps)
     membrane = torch.cumsum(out.to(torch.float64), dim=0).numpy()
     np.testing.assert_array_equal(membrane, snn.simulate(x, steps)["membrane"])
+
+
+def test_event_driven_layers_have_the_dense_gradients():
+    """The twin's layers that read spikes run neurosim's event-driven kernel forward and the
+    dense op's gradients backward: against F.conv2d / F.linear on the same spikes."""
+    import torch.nn.functional as F
+
+    from neurosim.convert.hybrid import _EventDriven
+    from neurosim.convert.layers import KernelLayers
+
+    torch.manual_seed(0)
+    snn = convert(MODELS["conv_of_spikes"][0]().eval(), _data((1, 8, 8), n=8))
+    layers = KernelLayers(snn)
+    for node in snn.graph.nodes:
+        if node.op not in ("conv", "linear") or node.name == "conv2d":
+            continue
+        shape = (5,) + tuple(snn.graph.node(node.inputs[0]).shape)
+        x = ((torch.rand(shape) < 0.3) * 1.5).float().requires_grad_()
+        w = torch.randn(node.params["weight"].shape, requires_grad=True)
+        b = torch.randn(w.shape[0], requires_grad=True)
+        grad = torch.randn((5,) + tuple(node.shape))
+        ours = _EventDriven.apply(x, w, b, node, layers)
+        dense = (F.linear(x, w, b) if node.op == "linear" else
+                 F.conv2d(x, w, b, padding=tuple(node.params["padding"])))
+        torch.testing.assert_close(ours, dense, rtol=1e-5, atol=1e-5)
+        expected = torch.autograd.grad(dense, (x, w, b), grad)
+        for got, want in zip(torch.autograd.grad(ours, (x, w, b), grad), expected):
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_surrogate_derivative_is_arctan():

@@ -30,6 +30,7 @@ from neurosim.checks import check_scalar
 from neurosim.convert.coding import as_inputs, as_labels
 from neurosim.convert.executor import OverTime, run_graph
 from neurosim.convert.ir import LINEAR_OPS, Node
+from neurosim.convert.layers import KernelLayers, reads_spikes
 from neurosim.convert.model import ConvertedNetwork
 from neurosim.convert.ops import PARAM_KEYS
 
@@ -48,6 +49,36 @@ class _ArctanSpike(torch.autograd.Function):
         (u,) = ctx.saved_tensors
         alpha = ctx.alpha
         return grad * (alpha / 2) / (1 + (math.pi / 2 * alpha * u) ** 2), None
+
+
+class _EventDriven(torch.autograd.Function):
+    """A layer that reads spikes (:func:`~neurosim.convert.layers.reads_spikes`): forward by
+    neurosim's event-driven kernel, so the twin sums its currents exactly as the simulation
+    does; backward the dense op's gradients."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                node: Node, layers: KernelLayers) -> torch.Tensor:  # noqa: D102
+        ctx.save_for_backward(x, weight)
+        ctx.node = node
+        ctx.has_bias = bias is not None
+        return layers.event_driven(node, x, {"weight": weight, "bias": bias}).clone()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple:  # noqa: D102
+        x, weight = ctx.saved_tensors
+        node = ctx.node
+        if node.op == "linear":
+            rows, out_rows = x.reshape(-1, x.shape[-1]), grad.reshape(-1, grad.shape[-1])
+            grad_x = grad @ weight
+            grad_w = out_rows.T @ rows
+            grad_b = out_rows.sum(0)
+        else:
+            padding = tuple(node.params["padding"])
+            grad_x = torch.nn.grad.conv2d_input(x.shape, weight, grad, padding=padding)
+            grad_w = torch.nn.grad.conv2d_weight(x, weight.shape, grad, padding=padding)
+            grad_b = grad.sum((0, 2, 3))
+        return grad_x, grad_w, grad_b if ctx.has_bias else None, None, None
 
 
 def spike(u: torch.Tensor, alpha: float = 2.0) -> torch.Tensor:
@@ -198,15 +229,24 @@ class HybridNetwork(torch.nn.Module):
 
 class _HybridRules(OverTime):
     """Rules of :func:`~neurosim.convert.executor.run_graph` for the trainable twin over all T
-    steps: the linear ops with the trainable copies of the weights, surrogate-gradient
-    neurons, the max-pool gate in PyTorch."""
+    steps: the linear ops with the trainable copies of the weights (those that read spikes
+    by the simulation's event-driven kernel, on CPU tensors), surrogate-gradient neurons, the
+    max-pool gate in PyTorch."""
 
     def __init__(self, net: HybridNetwork, n_steps: int, invariant: set[str]) -> None:
         super().__init__(n_steps, invariant)
         self.net = net
+        self.layers = KernelLayers(net.snn)
 
     def linear_params(self, node: Node) -> dict[str, torch.Tensor]:
         return self.net._node_params(node)
+
+    def linear(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
+        if (node.inputs[0] not in self.invariant and inputs[0].device.type == "cpu"
+                and reads_spikes(self.net.snn.graph, node)):
+            p = self.linear_params(node)
+            return _EventDriven.apply(inputs[0], p["weight"], p.get("bias"), node, self.layers)
+        return super().linear(node, inputs)
 
     def relu(self, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
         return self.net._neurons(node, inputs[0], self.n_steps, node.inputs[0] in self.invariant)

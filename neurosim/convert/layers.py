@@ -32,7 +32,8 @@ def fused_pool(graph: Graph, node: Node) -> Node | None:
 def reads_spikes(graph: Graph, node: Node) -> bool:
     """Whether :meth:`KernelLayers.event_driven` runs ``node``: a fully connected layer, or a
     2-D convolution of stride 1 without dilation or groups, whose input is the spikes of a
-    neuron layer or spiking max-pool (directly or through reshapes)."""
+    neuron layer or spiking max-pool (directly or through reshapes and scalings without
+    shift: zeros stay zero)."""
     p = node.params
     if node.op == "conv":
         if not (p["dims"] == 2 and tuple(p["stride"]) == (1, 1)
@@ -41,8 +42,9 @@ def reads_spikes(graph: Graph, node: Node) -> bool:
     elif node.op != "linear":
         return False
     source = graph.node(node.inputs[0])
-    while source.op == "reshape":
-        source = graph.node(source.inputs[0])
+    while source.op == "reshape" or (source.op == "affine" and not np.any(
+            source.params.get("shift") if source.params.get("shift") is not None else 0)):
+        source = graph.node(source.inputs[0])  # ops that keep zeros zero
     return source.op in NEURON_OPS
 
 
@@ -76,17 +78,20 @@ class KernelLayers:
         spikes = torch.from_numpy(out).reshape((n_steps * batch,) + tuple(node.shape))
         return spikes, state, counts.reshape((batch,) + tuple(node.shape))
 
-    def event_driven(self, node: Node, spikes: torch.Tensor) -> torch.Tensor:
+    def event_driven(self, node: Node, spikes: torch.Tensor,
+                     params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Layer ``node`` (see :func:`reads_spikes`) on spikes, (T*B, C, H, W) for a
         convolution or (..., F) for a fully connected layer, driven by the nonzero inputs
         (:func:`neurosim.kernels.cpu.sparse_conv2d`; a fully connected layer is a 1x1
         convolution of a 1x1 image): the same currents as the dense op up to the order of the
         sum. A convolution's result is an NCHW view of channels-last memory, the layout the
-        next neuron layer reads without a copy."""
-        p = tensor_params(node, torch.float32)
-        weight = p["weight"].numpy()
-        bias = p["bias"].numpy() if "bias" in p else np.zeros(weight.shape[0], np.float32)
-        spikes = spikes.to(torch.float32)
+        next neuron layer reads without a copy. ``params`` replaces the node's weight and
+        bias (the trainable copies of :mod:`neurosim.convert.hybrid`)."""
+        p = tensor_params(node, torch.float32) if params is None else params
+        weight = p["weight"].detach().to(torch.float32).contiguous().numpy()
+        bias = (p["bias"].detach().to(torch.float32).numpy() if p.get("bias") is not None
+                else np.zeros(weight.shape[0], np.float32))
+        spikes = spikes.detach().to(torch.float32)
         if node.op == "linear":
             rows = spikes.reshape(-1, 1, 1, weight.shape[1]).contiguous().numpy()
             out = self._event_driven(node.name, rows, weight[:, :, None, None], bias, 0, 0)
