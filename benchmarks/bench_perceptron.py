@@ -22,9 +22,12 @@ fit of MNIST takes ~1.2 s (plain) to ~1.7 s (averaged) per epoch on the referenc
 such fits are timed, and the whole run must stay under ~6 minutes); no test accuracy chooses
 anything. Both sides get the same C-contiguous
 array of the benchmarked dtype; the timed call is ``fit`` (input checks included on both
-sides). Timed call ``r`` uses seed ``r`` on both sides (the warm-up, seed 0, is untimed), and the
-table's accuracy is the mean test accuracy of the fits of the check below (held-out test
-split: the digits' seeded stratified 20 %, MNIST's own 10,000 images).
+sides). Timed call ``r`` uses seed ``r`` on both sides (the warm-up, seed 0, is untimed); the
+two sides' timed calls alternate (``common.measure_interleaved``), so a drift in the machine's
+speed slows both alike, and the digits, whose fits take milliseconds, get at least
+``MIN_REPEATS`` of them per side. The table's accuracy is the mean test accuracy of the fits of
+the check below (held-out test split: the digits' seeded stratified 20 %, MNIST's own 10,000
+images).
 
 Differences that remain, and what they change:
 
@@ -81,6 +84,9 @@ EPOCHS = {"digits": 10, "mnist": 4}
 #: perceptron's test accuracy on the digits moves by ~2 points between seeds, so 5 fits
 #: cannot tell a 2-point difference from chance (MNIST: the timed fits only, each ~1 s).
 ACCURACY_SEEDS = {"digits": 40, "mnist": 0}
+#: Timed fits per side at least (a digits fit takes 3-10 ms: 5 medians of so short calls move
+#: with every hiccup of the machine).
+MIN_REPEATS = {"digits": 21}
 TOLERANCE = {"plain": 0.02, "averaged": 0.01}
 ALGORITHMS = ("plain", "averaged")
 PEER = {"plain": "sklearn Perceptron",
@@ -118,18 +124,18 @@ def load_problem(name: str, quick: bool) -> dict[str, Any]:
             "zero_fraction": float(np.mean(x_tr == 0))}
 
 
-def _timed_fits(make, x, y, repeats: int) -> tuple[dict[str, Any], list]:
-    """``common.measure`` of ``make(seed).fit(x, y)``, call ``r`` with seed ``r``."""
-    seeds = iter(range(repeats + 1))
-    fitted = []
+def _timed_fits(makers: dict[str, Any], x, y, repeats: int) -> tuple[dict, dict]:
+    """``common.measure_interleaved`` of ``make(seed).fit(x, y)`` for every side, call ``k``
+    with seed ``k``; returns the timings and the timed fits of every side."""
+    fitted: dict[str, list] = {name: [] for name in makers}
 
-    def fit(seed):
-        model = make(seed).fit(x, y)
-        fitted.append(model)
-        return model
+    def caller(name):
+        def fit(seed):
+            fitted[name].append(makers[name](seed).fit(x, y))
+        return fit
 
-    m = common.measure(fit, repeats, setup=lambda: next(seeds))
-    return common.timing(m), fitted[1:]  # the warm-up's fit is not counted
+    times = common.measure_interleaved({name: caller(name) for name in makers}, repeats)
+    return times, {name: fits[1:] for name, fits in fitted.items()}  # not the warm-up's
 
 
 def compare(problem: dict[str, Any], name: str, algorithm: str, dtype: str, n: int,
@@ -140,10 +146,11 @@ def compare(problem: dict[str, Any], name: str, algorithm: str, dtype: str, n: i
     y, y_test = problem["y_train"], problem["y_test"]
     with common.threads(n) as used, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ours, ours_fits = _timed_fits(lambda s: neurosim_model(algorithm, epochs, dtype, s), x,
-                                      y, repeats)
-        theirs, their_fits = _timed_fits(lambda s: sklearn_model(algorithm, epochs, used, s),
-                                         x, y, repeats)
+        times, fits = _timed_fits(
+            {"neurosim": lambda s: neurosim_model(algorithm, epochs, dtype, s),
+             "sklearn": lambda s: sklearn_model(algorithm, epochs, used, s)}, x, y, repeats)
+        (ours, theirs), (ours_fits, their_fits) = ((times["neurosim"], times["sklearn"]),
+                                                   (fits["neurosim"], fits["sklearn"]))
         extra = range(repeats + 1, repeats + 1 + ACCURACY_SEEDS.get(name, 0))
         ours_fits += [neurosim_model(algorithm, epochs, dtype, s).fit(x, y) for s in extra]
         their_fits += [sklearn_model(algorithm, epochs, used, s).fit(x, y) for s in extra]
@@ -187,7 +194,9 @@ def run(args) -> dict[str, Any]:
         for algorithm in ALGORITHMS:
             for dtype in dtypes:
                 for n in counts:
-                    rows.append(compare(problem, name, algorithm, dtype, n, args.repeats))
+                    repeats = (args.repeats if args.quick
+                               else max(args.repeats, MIN_REPEATS.get(name, 0)))
+                    rows.append(compare(problem, name, algorithm, dtype, n, repeats))
     return {"benchmark": "perceptron", "quick": args.quick, "problems": info, "rows": rows,
             "all_checks_passed": all(r["check"]["passed"] for r in rows)}
 

@@ -99,6 +99,30 @@ def measure(fn: Callable[[], Any], repeats: int, *, warmup: int = 1,
             "times_s": times, "repeats": repeats, "warmup_calls": warmup, "last": last}
 
 
+def measure_interleaved(calls: dict[str, Callable[[int], Any]], repeats: int, *,
+                        warmup: int = 1) -> dict[str, dict[str, Any]]:
+    """:func:`measure` of several sides, their timed calls interleaved: ``warmup`` untimed
+    calls of each side, then ``repeats`` rounds in which every side is timed once (the side
+    that goes first rotating). ``calls[name](k)`` gets the call's number ``k`` (0 for the first
+    warm-up), e.g. to seed it. A drift of the machine's speed during the run then slows every
+    side alike instead of whichever ran in the slow minutes."""
+    if repeats < 1:
+        raise ValueError("repeats must be >= 1")
+    names = list(calls)
+    for k in range(warmup):
+        for name in names:
+            calls[name](k)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            t0 = time.perf_counter()
+            calls[name](warmup + r)
+            times[name].append(time.perf_counter() - t0)
+    return {name: {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t),
+                   "times_s": t, "repeats": repeats, "warmup_calls": warmup,
+                   "interleaved": True} for name, t in times.items()}
+
+
 def timing(m: dict[str, Any]) -> dict[str, Any]:
     """``measure``'s result without the returned value (what goes into JSON)."""
     return {k: v for k, v in m.items() if k != "last"}
