@@ -18,7 +18,10 @@
   and ``prefs.core.default_float_dtype`` = the row's dtype, in a fresh subprocess per row (its
   device is global state). Its time is the compiled binary's own run time
   (``device._last_run_time``): code generation and compilation excluded; the run that follows
-  the build is the warm-up, then the same binary is re-executed ``--repeats`` times.
+  the build is the warm-up, then the same binary is re-executed ``--repeats`` times, each
+  re-execution alternating with one of neurosim's timed runs (``common.Brian2Reruns``: the
+  Brian2 process waits on a pipe before each), so a drift of the machine's speed during the
+  row slows both sides alike.
 - Check in the run: both sides simulate the same model with different random numbers, so the
   mean rates after a transient (``--transient``, 0.1 s) must agree within the model's tolerance
   (COBA 5%, Brunel 10%); synchrony and CV of inter-spike intervals
@@ -70,6 +73,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -137,9 +141,13 @@ def global_spikes(populations: list, monitors: list) -> tuple[np.ndarray, np.nda
 
 
 def neurosim_speed(spec: SpeedModel, params: dict, dtype: str, repeats: int, duration_s: float,
-                   transient_s: float) -> dict[str, Any]:
+                   transient_s: float, peer: common.Brian2Reruns | None = None
+                   ) -> dict[str, Any]:
     """Time the gallery model in neurosim (threads set by the caller): warm-up, then the
-    median of ``repeats`` runs of fresh networks of the same objects."""
+    median of ``repeats`` runs of fresh networks of the same objects. With ``peer`` (Brian2's
+    binary, built and run once in its own process), the timed runs alternate with the peer's
+    re-runs, one of each per round, whichever goes first alternating (the peer last in the last
+    round, so that its process's wrap-up overlaps no timed run)."""
     from neurosim import gallery
     from neurosim.gallery.stats import spike_statistics
 
@@ -156,7 +164,25 @@ def neurosim_speed(spec: SpeedModel, params: dict, dtype: str, repeats: int, dur
         built[0].run(duration_s, progress=False)
         return built
 
-    m = common.measure(run, repeats, setup=setup)
+    if peer is None:
+        m = common.measure(run, repeats, setup=setup)
+    else:
+        run(setup())  # warm-up (compilation) while the peer builds
+        peer.ready()
+        times = []
+        for r in range(repeats):
+            peer_first = r % 2 == 1 and r < repeats - 1
+            if peer_first:
+                peer.rerun()
+            built = setup()
+            t0 = time.perf_counter()
+            last = run(built)
+            times.append(time.perf_counter() - t0)
+            if not peer_first:
+                peer.rerun()
+        m = {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
+             "times_s": times, "repeats": repeats, "warmup_calls": 1, "last": last,
+             "interleaved": True}
     net, monitors = m["last"]
     steps, idx = global_spikes(model.populations, monitors)
     stats = spike_statistics(steps, idx, net.n_neurons, net.steps_done, net.dt_s,
@@ -186,10 +212,12 @@ print(json.dumps({"warmup_s": run.run_s, "times_s": list(run.rerun_s), "build_s"
 
 def brian2_speed(spec: SpeedModel, args: dict, dtype: str, threads: int, repeats: int,
                  duration_s: float, transient_s: float, seed: int,
-                 timeout_s: float = 3600) -> dict[str, Any]:
+                 timeout_s: float = 3600, between=None) -> dict[str, Any]:
     """Brian2's formulation of the model in ``cpp_standalone`` with ``threads`` OpenMP
     threads: build, compile and run once (warm-up), then ``repeats`` re-executions of the
-    binary, each timed by the binary itself."""
+    binary, each timed by the binary itself. ``between(peer)`` (optional) gets the running
+    :class:`common.Brian2Reruns` and drives the re-runs itself (interleaved with neurosim's
+    timed runs); it returns what this function returns it with."""
     from neurosim.gallery.stats import spike_statistics
 
     with tempfile.TemporaryDirectory(prefix="bench_gallery_brian2_") as tmp:
@@ -197,13 +225,20 @@ def brian2_speed(spec: SpeedModel, args: dict, dtype: str, threads: int, repeats
         cfg = {"function": spec.brian2, "args": args, "duration_s": duration_s, "seed": seed,
                "dtype": dtype, "threads": threads, "repeats": repeats, "spikes": str(spikes)}
         t0 = time.perf_counter()
-        out, timing = common.run_brian2_script(_BRIAN2_SCRIPT, cfg, threads, timeout_s)
+        if between is None:
+            out, timing = common.run_brian2_script(_BRIAN2_SCRIPT, cfg, threads, timeout_s)
+            extra = None
+        else:
+            peer = common.Brian2Reruns(_BRIAN2_SCRIPT, cfg, threads)
+            extra = between(peer)
+            out, timing = peer.finish(timeout_s)
         with np.load(spikes) as f:
             steps, idx = f["steps"], f["indices"]
     stats = spike_statistics(steps, idx, out["n_neurons"], out["n_steps"], out["dt_s"],
                              start_step=int(round(transient_s / out["dt_s"])))
     return {"timing": timing, "stats": stats, "neurons": out["n_neurons"],
-            "build_s": out["build_s"], "subprocess_s": time.perf_counter() - t0}
+            "build_s": out["build_s"], "subprocess_s": time.perf_counter() - t0,
+            "between": extra}
 
 
 def seed_spread(name: str, args: argparse.Namespace, dtype: str) -> dict[str, Any]:
@@ -230,9 +265,11 @@ def speed_row(name: str, dtype: str, threads: int, args: argparse.Namespace) -> 
     params = {**spec.params, **(spec.quick if args.quick else {}), "seed": args.seed}
     b2_args = {**spec.brian2_args, **(spec.quick if args.quick else {})}
     with common.threads(threads) as used:
-        ours = neurosim_speed(spec, params, dtype, args.repeats, args.duration, args.transient)
-        theirs = brian2_speed(spec, b2_args, dtype, used, args.repeats, args.duration,
-                              args.transient, args.seed)
+        theirs = brian2_speed(
+            spec, b2_args, dtype, used, args.repeats, args.duration, args.transient, args.seed,
+            between=lambda peer: neurosim_speed(spec, params, dtype, args.repeats,
+                                                args.duration, args.transient, peer))
+        ours = theirs.pop("between")
     r_ours, r_theirs = ours["stats"]["rate_hz"], theirs["stats"]["rate_hz"]
     diff = abs(r_ours - r_theirs) / r_theirs if r_theirs > 0 else float("inf")
     return {

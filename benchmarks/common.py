@@ -149,6 +149,81 @@ def run_brian2_script(script: str, cfg: dict[str, Any], threads: int,
                  "warmup_calls": 1, "warmup_s": out["warmup_s"]}
 
 
+#: Prepended to a Brian2 script run by :class:`Brian2Reruns`: every execution of the compiled
+#: binary after the first (the warm-up) waits for a line on stdin, and reports its own run time.
+INTERLEAVE_PRELUDE = r"""
+import sys
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice as _Device
+_run, _calls = _Device.run, [0]
+def _interleaved_run(self, *args, **kwargs):
+    _calls[0] += 1
+    if _calls[0] > 1:
+        print("@@ready", flush=True)
+        sys.stdin.readline()
+    out = _run(self, *args, **kwargs)
+    if _calls[0] > 1:
+        print(f"@@time {float(self._last_run_time)!r}", flush=True)
+    return out
+_Device.run = _interleaved_run
+"""
+
+
+class Brian2Reruns:
+    """A Brian2 ``cpp_standalone`` benchmark script in its own process whose binary re-runs
+    are interleaved with the caller's timed calls: start it, let it build, compile and run once
+    (:meth:`ready`), then each :meth:`rerun` executes the compiled binary once and returns its
+    own run time; :meth:`finish` returns the script's JSON line and the timing as
+    :func:`run_brian2_script` does. The script must re-run the binary ``cfg["repeats"]``
+    times (the ``reruns`` of :mod:`neurosim.studies.brian2_gallery`)."""
+
+    def __init__(self, script: str, cfg: dict[str, Any], threads: int) -> None:
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", INTERLEAVE_PRELUDE + script, json.dumps(cfg)], cwd=ROOT,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+        self.times: list[float] = []
+        self.lines: list[str] = []
+
+    def _until(self, prefix: str) -> str:
+        for line in self.proc.stdout:
+            if line.startswith(prefix):
+                return line
+            self.lines.append(line)
+        self.proc.wait()
+        raise RuntimeError("Brian2 run failed: "
+                           + " | ".join(self.proc.stderr.read().strip().splitlines()[-5:]))
+
+    def ready(self) -> None:
+        """Wait until the binary was built and ran once (the warm-up)."""
+        self._until("@@ready")
+
+    def rerun(self) -> float:
+        """Execute the binary once more (after :meth:`ready`); its own run time."""
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        self.times.append(float(self._until("@@time").split()[1]))
+        if len(self.times) < self.repeats:
+            self._until("@@ready")
+        return self.times[-1]
+
+    @property
+    def repeats(self) -> int:
+        return json.loads(self.proc.args[-1])["repeats"]
+
+    def finish(self, timeout_s: float = 600) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The script's last JSON line and the timing of the re-runs."""
+        rest, err = self.proc.communicate(timeout=timeout_s)
+        if self.proc.returncode != 0:
+            raise RuntimeError("Brian2 run failed: " + " | ".join(err.strip().splitlines()[-5:]))
+        out = json.loads((self.lines + rest.splitlines())[-1])
+        times = self.times
+        return out, {"median_s": float(statistics.median(times)), "min_s": min(times),
+                     "max_s": max(times), "times_s": times, "repeats": len(times),
+                     "warmup_calls": 1, "warmup_s": out["warmup_s"], "interleaved": True}
+
+
 def _version(name: str) -> str | None:
     try:
         module = importlib.import_module(name)

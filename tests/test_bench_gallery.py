@@ -82,12 +82,24 @@ def test_scaling_command_writes_its_table(bench, tmp_path):
 def test_speed_row_compares_rates_and_takes_the_ratio_of_medians(bench, monkeypatch):
     seen = {}
 
-    def fake_brian2(spec, args, dtype, threads, repeats, duration_s, transient_s, seed):
-        seen.update(args=args, dtype=dtype, threads=threads)
+    class Peer:  # Brian2's binary: ready at once, each re-run "takes" 0.3 s
+        def ready(self):
+            seen["ready"] = True
+
+        def rerun(self):
+            seen["reruns"] = seen.get("reruns", 0) + 1
+            return 0.3
+
+    def fake_brian2(spec, args, dtype, threads, repeats, duration_s, transient_s, seed,
+                    between=None):
+        seen.update(args=args, dtype=dtype, threads=threads, reruns=0)
         stats = {"rate_hz": seen["rate"], "synchrony": 0.5, "cv_isi": float("nan")}
         times = [0.3, 0.2, 0.4]
+        ours = between(Peer())  # neurosim's timed runs, interleaved with the re-runs
+        assert seen["ready"] and seen["reruns"] == repeats
         return {"timing": {"median_s": 0.3, "min_s": 0.2, "max_s": 0.4, "times_s": times},
-                "stats": stats, "neurons": 1000, "build_s": 1.0}
+                "stats": stats, "neurons": 1000, "build_s": 1.0,
+                "between": ours}
 
     monkeypatch.setattr(bench, "brian2_speed", fake_brian2)
     args = argparse.Namespace(quick=True, seed=0, repeats=1, duration=0.1, transient=0.02)
