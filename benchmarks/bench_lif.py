@@ -34,7 +34,8 @@ a boolean array in NumPy, ``torch.stack`` of snnTorch's spikes) and counts its s
 
 Timing follows ``benchmarks/README.md``: one untimed warm-up call per side (it compiles, and it
 also accumulates the per-neuron spike counts that the check compares), then ``--repeats`` timed
-calls, median and spread; 1 thread vs 1 thread and all cores vs all cores. Neuron updates per
+calls, median and spread, the sides' calls interleaved (``common.measure_interleaved``); 1
+thread vs 1 thread and all cores vs all cores. Neuron updates per
 second = ``N * T / median time``.
 
 Run (full: 1e4, 1e5, 1e6 neurons, leaky rows at 2e4; about 5 minutes on an idle 2-core
@@ -306,17 +307,26 @@ def compare(model: str, neurons: int, steps: int, k: int, dtype: str, thread_cou
     try:
         for n_threads in thread_counts:
             with common.threads(n_threads) as used:
-                timings, totals, counts = {}, {}, {}
+                timings, totals, counts, warm, lasts = {}, {}, {}, {}, {}
                 for name, run in sides.items():
                     counts[name] = np.zeros(neurons, np.int64)
                     t0 = time.perf_counter()
                     totals[name] = run(counts[name])  # the warm-up call, untimed
-                    warm_s = time.perf_counter() - t0
-                    m = common.measure(run, repeats, warmup=0)
-                    timings[name] = {**common.timing(m), "warmup_s": warm_s,
-                                     "warmup_calls": 1,
+                    warm[name] = time.perf_counter() - t0
+
+                def caller(name, run, lasts=lasts):
+                    def call(_k):
+                        lasts[name] = run()
+                    return call
+
+                # the sides' timed calls alternate, so a drift of the machine's speed slows
+                # every side alike
+                measured = common.measure_interleaved(
+                    {name: caller(name, run) for name, run in sides.items()}, repeats, warmup=0)
+                for name, m in measured.items():
+                    timings[name] = {**m, "warmup_s": warm[name], "warmup_calls": 1,
                                      "updates_per_s": neurons * steps / m["median_s"],
-                                     "timed_totals_equal": m["last"] == totals[name]}
+                                     "timed_totals_equal": lasts[name] == totals[name]}
                     print(f"  {model:7s} n={neurons:>9,} {dtype} threads={used} {name:8s} "
                           f"{m['median_s']:8.3f} s ({neurons * steps / m['median_s']:.3g} "
                           f"updates/s), {totals[name]} spikes", flush=True)
