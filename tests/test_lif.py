@@ -154,7 +154,7 @@ def test_constant_input_mode_equals_explicit_currents():
     np.testing.assert_array_equal(constant.v, explicit.v)
 
 
-def test_nan_found_in_large_input_by_the_compiled_check():
+def test_nan_found_in_large_input_by_the_chunked_check():
     currents = np.ones((10, 100_000), np.float32)
     currents[7, 99_999] = np.nan
     with pytest.raises(ValueError, match="currents must be finite"):

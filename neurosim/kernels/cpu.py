@@ -302,35 +302,6 @@ def lif_run(v, refrac, currents, neuron, spikes_out, v_trace, record_v):
 
 
 # ----------------------------------------------------------------------------------------------
-# Input-check helpers (used by neurosim.checks on large arrays)
-# ----------------------------------------------------------------------------------------------
-
-
-@njit(**NJIT_PARALLEL_OPTIONS)
-def count_nonfinite(words, mask_lo, mask_hi):
-    """Number of 64-bit words holding a non-finite float: the float array viewed as uint64 (one
-    float64, or two float32 per word), where a float is NaN or +-inf exactly when its exponent
-    bits are all ones. ``mask_lo``/``mask_hi`` select the exponent of each float in a word
-    (equal for float64). Integer tests on 64-bit lanes vectorise without fast-math; no
-    temporary array is made."""
-    n = words.shape[0]
-    chunk = 1 << 16
-    n_chunks = (n + chunk - 1) // chunk
-    bad = 0
-    for c in prange(n_chunks):
-        lo = c * chunk
-        hi = min(lo + chunk, n)
-        count = 0
-        for i in range(lo, hi):
-            w = words[i]
-            hit = ((w & mask_lo) == mask_lo) or ((w & mask_hi) == mask_hi)
-            count += 1 if hit else 0
-        bad += count
-    return bad
-
-
-
-# ----------------------------------------------------------------------------------------------
 # Connectivity
 # ----------------------------------------------------------------------------------------------
 
