@@ -62,7 +62,10 @@ def render(result: dict) -> str:
     head = ["threads", "neurosim"] + [PEER_NAMES[s] for s in sides] + \
         [f"neurosim / {PEER_NAMES[s]}" for s in sides if s != "ann"]
     lines = [f"MNIST CNN converted, T = {steps}, batch {batch}, {result['dtype']}; images/s, "
-             f"median of {result['repeats']} (min-max)", "",
+             f"median of {result['repeats']} (min-max)"
+             + (", the sides' timed runs interleaved" if all(
+                 m.get("interleaved") for m in result["runs"][0]["times"].values()) else ""),
+             "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for run in result["runs"]:
         t = run["times"]

@@ -310,8 +310,10 @@ def render(result: dict[str, Any]) -> str:
         f"Gallery models, {result['duration_s']:g} s simulated at dt 0.1 ms: wall time of one "
         f"run, median (min-max) of {result['repeats']} timed runs after one warm-up; Brian2 "
         f"{env.get('versions', {}).get('brian2', '?')} `cpp_standalone` running its own "
-        "formulation (its binary's run time, compilation excluded, the binary re-executed); "
-        f"{env.get('cpu', '?')}, {env.get('cores', '?')} cores.",
+        "formulation (its binary's run time, compilation excluded, the binary re-executed"
+        + (", each re-run alternating with one of neurosim's timed runs" if all(
+            r["sides"]["brian2"].get("interleaved") for r in result["rows"]) else "")
+        + f"); {env.get('cpu', '?')}, {env.get('cores', '?')} cores.",
         "",
         "| model | neurons | dtype | threads | neurosim (s) | Brian2 (s) | Brian2 / neurosim "
         "| rate (Hz) | synchrony | CV ISI | check |",

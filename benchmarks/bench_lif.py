@@ -419,7 +419,9 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         f"LIF throughput, {result['steps']} steps of {result['dt_s'] * 1e3:g} ms, "
         f"million neuron updates/s: median (min-max) of {result['repeats']} timed runs after "
-        f"one warm-up; {env.get('cpu', '?')}, {env.get('cores', '?')} cores, load average "
+        "one warm-up" + (", the sides' runs interleaved" if all(
+            t.get("interleaved") for row in result["rows"] for t in row["sides"].values())
+            else "") + f"; {env.get('cpu', '?')}, {env.get('cores', '?')} cores, load average "
         f"{_load(env)} at the start. neurosim: the public `lif_run` (input validation "
         "included), called once per input block.",
         "",

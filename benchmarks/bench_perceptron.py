@@ -221,9 +221,13 @@ def render(result: dict[str, Any]) -> str:
             f"| {'ok' if check['passed'] else 'FAILED'} (\\|diff\\| <= {check['tolerance']:g}) |")
     env = result.get("environment", {})
     fits = {r["problem"]: len(r["accuracy"]["neurosim"]) for r in result["rows"]}
+    timed = {r["problem"]: r["neurosim"].get("repeats", "?") for r in result["rows"]}
+    interleaved = all(r["neurosim"].get("interleaved") for r in result["rows"])
     lines.append("")
-    lines.append(f"Median (min-max) of {env.get('settings', {}).get('repeats', '?')} timed fits "
-                 "after one untimed warm-up on each side, fit call only, same dtype and thread "
+    lines.append("Median (min-max) of " + ", ".join(f"{k} ({name})" for name, k in timed.items())
+                 + " timed fits after one untimed warm-up on each side"
+                 + (", the two sides' fits alternating" if interleaved else "")
+                 + ", fit call only, same dtype and thread "
                  "count on both sides (scikit-learn n_jobs = threads); accuracy: mean on the "
                  "held-out test split over fits with seeds 1..k on each side, the timed ones "
                  "and untimed ones with the next seeds (" + ", ".join(
