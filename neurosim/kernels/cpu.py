@@ -133,6 +133,10 @@ def perceptron_ovr_units(lo, hi, indptr, features, values, targets, weights, bia
             w_t[f, u] = weights[lo + u, f]
             s_t[f, u] = w_sum[lo + u, f]
     partial = np.zeros((8, n_pad), np.float64)
+    scores = np.empty(n_pad, np.float64)
+    b_t = np.zeros(n_pad, bias.dtype)
+    for u in range(n_units):
+        b_t[u] = bias[lo + u]
     active = np.ones(n_units, np.bool_)
     errors = np.zeros(n_units, np.int64)
     n_active = n_units
@@ -156,14 +160,16 @@ def perceptron_ovr_units(lo, hi, indptr, features, values, targets, weights, bia
                 w_f = w_t[f]
                 for u in range(n_pad):
                     lane[u] += v * w_f[u]
+            for u in range(n_pad):  # every unit's score at once (vectorises)
+                scores[u] = b_t[u] + (((partial[0, u] + partial[1, u])
+                                       + (partial[2, u] + partial[3, u]))
+                                      + ((partial[4, u] + partial[5, u])
+                                         + (partial[6, u] + partial[7, u])))
             for u in range(n_units):
                 if not active[u]:
                     continue
                 k = lo + u
-                acc = bias[k] + (((partial[0, u] + partial[1, u]) + (partial[2, u] + partial[3, u]))
-                                 + ((partial[4, u] + partial[5, u])
-                                    + (partial[6, u] + partial[7, u])))
-                out = 1 if acc > 0.0 else 0
+                out = 1 if scores[u] > 0.0 else 0
                 delta = targets[s, k] - out
                 if delta != 0:
                     errors[u] += 1
@@ -172,7 +178,7 @@ def perceptron_ovr_units(lo, hi, indptr, features, values, targets, weights, bia
                         f = features[p]
                         w_t[f, u] += step * values[p]
                         s_t[f, u] += count * step * values[p]
-                    bias[k] += step
+                    b_t[u] += step
                     b_sum[k] += count * step
             count += 1.0
         for u in range(n_units):
@@ -183,6 +189,7 @@ def perceptron_ovr_units(lo, hi, indptr, features, values, targets, weights, bia
                     n_active -= 1
                     counts_out[lo + u] = count
     for u in range(n_units):
+        bias[lo + u] = b_t[u]
         if active[u]:
             counts_out[lo + u] = count
         for f in range(n_features):
