@@ -38,13 +38,14 @@ calls, median and spread, the sides' calls interleaved (``common.measure_interle
 thread vs 1 thread and all cores vs all cores. Neuron updates per
 second = ``N * T / median time``.
 
-Run (full: 1e4, 1e5, 1e6 neurons, leaky rows at 2e4; about 5 minutes on an idle 2-core
+Run (full: 1e4, 1e5, 1e6 neurons, leaky rows at 2e4; about 8 minutes on an idle 2-core
 machine)::
 
     .venv/bin/python benchmarks/bench_lif.py
 
-snnTorch runs up to ``--snntorch-max`` (default 1e5) neurons: it takes ~20-40 ns per neuron
-update, so 5 timed runs at 1e6 neurons would add ~15 minutes. ``--sizes 1e4,1e5,1e6,1e7`` adds
+snnTorch runs up to ``--snntorch-max`` (default 1e6) neurons: it takes 3-7 ns per neuron
+update there (the whole run, all sides, about 8 minutes on an idle 2-core machine); at 1e7 a
+row would take about half an hour. ``--sizes 1e4,1e5,1e6,1e7`` adds
 1e7 neurons for neurosim and NumPy (~25 minutes more at both dtypes and thread counts;
 ``--sizes 1e7 --dtype float32 --threads all --extra-size 0`` is ~6 minutes).
 """
@@ -505,9 +506,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                              "--quick)")
     parser.add_argument("--block-elements", type=float, default=2.5e7,
                         help="bound on the input block's steps x neurons (default 2.5e7)")
-    parser.add_argument("--snntorch-max", type=float, default=1e5,
-                        help="largest size at which snnTorch runs (default 1e5: it takes "
-                             "~20-40 ns per update, ~30 s per call at 1e6)")
+    parser.add_argument("--snntorch-max", type=float, default=1e6,
+                        help="largest size at which snnTorch runs (default 1e6: 3-7 s per "
+                             "call there, about half an hour per row at 1e7)")
     parser.add_argument("--extra-size", type=float, default=2e4,
                         help="neurons of the leaky (lif) and refractory (lif_ref) rows "
                              "(default 2e4; 0 skips them)")
