@@ -44,8 +44,9 @@ machine)::
     .venv/bin/python benchmarks/bench_lif.py
 
 snnTorch runs up to ``--snntorch-max`` (default 1e6) neurons: it takes 3-7 ns per neuron
-update there (the whole run, all sides, about 8 minutes on an idle 2-core machine); at 1e7 a
-row would take about half an hour. ``--sizes 1e4,1e5,1e6,1e7`` adds
+update there (the whole run, all sides, about 8 minutes on an idle 2-core machine); at 1e7 it
+takes 140 s per call (``--snntorch-max 1e7``: a float32 row at all cores takes about 14
+minutes). ``--sizes 1e4,1e5,1e6,1e7`` adds
 1e7 neurons for neurosim and NumPy (~25 minutes more at both dtypes and thread counts;
 ``--sizes 1e7 --dtype float32 --threads all --extra-size 0`` is ~6 minutes).
 """
@@ -508,7 +509,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="bound on the input block's steps x neurons (default 2.5e7)")
     parser.add_argument("--snntorch-max", type=float, default=1e6,
                         help="largest size at which snnTorch runs (default 1e6: 3-7 s per "
-                             "call there, about half an hour per row at 1e7)")
+                             "call there, 140 s at 1e7)")
     parser.add_argument("--extra-size", type=float, default=2e4,
                         help="neurons of the leaky (lif) and refractory (lif_ref) rows "
                              "(default 2e4; 0 skips them)")
