@@ -183,6 +183,7 @@ class Brian2Reruns:
             [sys.executable, "-c", INTERLEAVE_PRELUDE + script, json.dumps(cfg)], cwd=ROOT,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+        self.repeats = int(cfg["repeats"])
         self.times: list[float] = []
         self.lines: list[str] = []
 
@@ -207,10 +208,6 @@ class Brian2Reruns:
         if len(self.times) < self.repeats:
             self._until("@@ready")
         return self.times[-1]
-
-    @property
-    def repeats(self) -> int:
-        return json.loads(self.proc.args[-1])["repeats"]
 
     def finish(self, timeout_s: float = 600) -> tuple[dict[str, Any], dict[str, Any]]:
         """The script's last JSON line and the timing of the re-runs."""

@@ -42,10 +42,17 @@ def reads_spikes(graph: Graph, node: Node) -> bool:
     elif node.op != "linear":
         return False
     source = graph.node(node.inputs[0])
-    while source.op == "reshape" or (source.op == "affine" and not np.any(
-            source.params.get("shift") if source.params.get("shift") is not None else 0)):
-        source = graph.node(source.inputs[0])  # ops that keep zeros zero
+    while _keeps_zeros(source):
+        source = graph.node(source.inputs[0])
     return source.op in NEURON_OPS
+
+
+def _keeps_zeros(node: Node) -> bool:
+    """A reshape, or a scaling without shift: a zero input stays zero."""
+    if node.op == "affine":
+        shift = node.params.get("shift")
+        return shift is None or not np.any(shift)
+    return node.op == "reshape"
 
 
 class KernelLayers:
