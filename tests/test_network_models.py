@@ -64,14 +64,14 @@ def test_models_network_matches_twin(refractory_input):
 
 
 def test_float32_serial_and_parallel_agree(monkeypatch):
-    """The parallel variant, its event delivery split by postsynaptic neuron over the
-    threads in every step (forced here at any size), gives the serial result bit for bit."""
+    """The parallel variant, the neurons split into one range per thread in every phase of
+    a step (forced here at any size), gives the serial result bit for bit."""
     from neurosim.kernels import cpu_network
 
     serial, ms = model_network(dtype=np.float32)
     serial.run(0.03, progress=False)
     monkeypatch.setattr(cpu_network, "PARALLEL_MIN_NEURONS", 0)
-    monkeypatch.setattr(cpu_network, "PARALLEL_MIN_EVENTS", 0)
+    monkeypatch.setattr(cpu_network, "PART_ALIGN", 1)  # parts that split cache lines too
     parallel, mp = model_network(dtype=np.float32)
     parallel.run(0.03, progress=False)
     for a, b in zip(ms, mp):

@@ -70,6 +70,34 @@ def test_stdp_matches_twin_weight_for_weight(name):
         assert not np.allclose(got, proj.weight)  # learning changed them
 
 
+def test_parallel_variant_gives_the_serial_weights(monkeypatch):
+    """The parallel variant (neurons split into one range per thread, forced here on 16
+    neurons, parts splitting cache lines) runs plasticity between the parts' deliveries and
+    their slot: spikes, weights and state equal the serial run's, bit for bit."""
+    from neurosim.kernels import cpu_network
+
+    runs = []
+    for forced in (False, True):
+        if forced:
+            monkeypatch.setattr(cpu_network, "PARALLEL_MIN_NEURONS", 0)
+            monkeypatch.setattr(cpu_network, "PART_ALIGN", 1)
+        net, pops, plastic = _network(RULES["triplet"], seed=4, theta=True)
+        monitors = [SpikeMonitor(p) for p in pops]
+        net.add(*monitors)
+        net.run(0.4, progress=False)
+        runs.append((monitors, [net.weights_of(p) for p in plastic],
+                     [net.state_of(p) for p in pops]))
+    (mon_s, w_s, st_s), (mon_p, w_p, st_p) = runs
+    for a, b in zip(mon_s, mon_p):
+        assert np.array_equal(a.steps, b.steps) and np.array_equal(a.indices, b.indices)
+    assert sum(m.steps.size for m in mon_s) > 50
+    for a, b in zip(w_s, w_p):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(st_s, st_p):
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+
+
 def test_adaptive_threshold_matches_twin():
     net, pops, _ = _network(RULES["pair additive"], seed=5, theta=True)
     mon = SpikeMonitor(pops[0])

@@ -15,6 +15,8 @@ Python calls the kernel once per chunk.
 
 from __future__ import annotations
 
+import types
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -82,6 +84,52 @@ def _lower_bound(post, lo, hi, x):
     return lo
 
 
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _lower_bound_near(post, lo, hi, x, guess):
+    """:func:`_lower_bound`, searched outwards from ``guess`` (steps doubling), then by
+    halving inside the bracket found: a few reads near the guess instead of a binary search's
+    reads spread over a row of synapses that is rarely in cache."""
+    guess = min(max(guess, lo), hi)
+    if guess < hi and post[guess] < x:  # the answer is after the guess
+        a, b, step = guess + 1, guess + 1, 1
+        while b < hi and post[b] < x:
+            a = b + 1
+            b = a + step
+            step *= 2
+        return _lower_bound(post, a, min(b, hi), x)
+    a, b, step = guess - 1, guess, 1  # the answer is at the guess or before it
+    while a >= lo and post[a] >= x:
+        b = a
+        a = b - step
+        step *= 2
+    return _lower_bound(post, max(a + 1, lo), b, x)
+
+
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _row_part(post, lo, hi, first, last, n):
+    """The synapses ``lo'..hi'-1`` of the row ``lo..hi-1`` (sorted by postsynaptic neuron)
+    that feed the neurons ``first..last-1`` of ``n``. The search starts where a row spread
+    evenly over the neurons would put each end."""
+    if first > 0:
+        lo = _lower_bound_near(post, lo, hi, first, lo + (hi - lo) * first // n)
+    if last < n:
+        hi = _lower_bound_near(post, lo, hi, last, lo + (hi - lo) * last // n)
+    return lo, hi
+
+
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _scatter(dest, posts, weights, uniform, value):
+    """``dest[posts[z]] += weights[z]`` (or ``value`` when ``uniform``: no weight to read), in
+    order. The indices are made unsigned: checked at the boundary, they skip Numba's wrap-around
+    of negative ones, a third of the loop's time."""
+    if uniform:
+        for z in range(posts.shape[0]):
+            dest[np.uint32(posts[z])] += value
+    else:
+        for z in range(posts.shape[0]):
+            dest[np.uint32(posts[z])] += weights[z]
+
+
 @njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)
 def _deliver(first, last, n, t, spike_list, n_spk, synapses, delivery, ge, gi):
     """Step (4) for the postsynaptic neurons ``first..last-1``: each spike's synapses in the
@@ -93,15 +141,11 @@ def _deliver(first, last, n, t, spike_list, n_spk, synapses, delivery, ge, gi):
     ring = delivery.ring
     depth = ring.shape[0]
     posts, weights = synapses.post, synapses.weight
-    whole = first == 0 and last == n
     for q in range(n_spk):
         s = spike_list[q]
         for g in range(synapses.target.shape[0]):
-            lo = synapses.indptr[g, s]
-            hi = synapses.indptr[g, s + 1]
-            if hi > lo and not whole:
-                lo = _lower_bound(posts, lo, hi, first)
-                hi = _lower_bound(posts, lo, hi, last)
+            lo, hi = _row_part(posts, synapses.indptr[g, s], synapses.indptr[g, s + 1], first,
+                               last, n)
             if hi > lo:
                 target = synapses.target[g]
                 uniform, value = synapses.uniform[g] != 0, synapses.value[g]
@@ -109,22 +153,10 @@ def _deliver(first, last, n, t, spike_list, n_spk, synapses, delivery, ge, gi):
                     # due now: straight into the currents, no ring pass (jumps onto v take
                     # the ring: refractory neurons discard them in step 5)
                     dest = ge if target == TARGET_EXC else gi
-                    if uniform:
-                        for z in range(lo, hi):
-                            dest[posts[z]] += value
-                    else:
-                        for z in range(lo, hi):
-                            dest[posts[z]] += weights[z]
+                    _scatter(dest, posts[lo:hi], weights[lo:hi], uniform, value)
                     continue
-                slot = (t + synapses.delay[g]) % depth
-                delivery.dirty[slot, target] = 1
-                row = ring[slot, target]
-                if uniform:  # no per-synapse weight to read
-                    for z in range(lo, hi):
-                        row[posts[z]] += value
-                else:
-                    for z in range(lo, hi):
-                        row[posts[z]] += weights[z]
+                _scatter(ring[(t + synapses.delay[g]) % depth, target], posts[lo:hi],
+                         weights[lo:hi], uniform, value)  # (slot marked by _mark_due)
 
 
 @njit(**NJIT_OPTIONS)
@@ -150,25 +182,217 @@ def sort_rows(indptr, post, weight):
     return changed
 
 
-def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec, plastic,
-                 parts, min_events):
-    v, ge, gi, refrac, held = neurons.v, neurons.ge, neurons.gi, neurons.refrac, neurons.held
-    theta = neurons.theta
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _integrate_part(first, last, ti, pops, neurons):
+    """Step (1) for the neurons ``first..last-1``, population by population (1-D views)."""
+    v, ge, gi, refrac, theta = neurons.v, neurons.ge, neurons.gi, neurons.refrac, neurons.theta
     fired, i_bias, timed_i = neurons.fired, neurons.i_bias, neurons.timed_i
+    has_timed = timed_i.shape[0] > 0
+    for p in range(pops.bounds.shape[0] - 1):
+        lo, hi = max(first, pops.bounds[p]), min(last, pops.bounds[p + 1])
+        if lo < hi:
+            # (records made inside the parallel loop: parfors cannot pass them in)
+            neuron, synapse = _constants(pops, p)
+            timed_row = timed_i[ti, lo:hi] if has_timed else i_bias[lo:hi]
+            _integrate_block(v[lo:hi], ge[lo:hi], gi[lo:hi], refrac[lo:hi], theta[lo:hi],
+                             fired[lo:hi], i_bias[lo:hi], timed_row, has_timed, neuron,
+                             synapse)
+
+
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _apply_part(first, last, slot, due, pops, neurons, delivery):
+    """Step (5a) for the neurons ``first..last-1``: this step's ring slot (the targets marked
+    in ``due``) into ``ge``/``gi``, then its jumps onto ``v`` (not while refractory). (Every
+    loop here and below runs over 1-D views from index 0: a loop from a start that might be
+    negative keeps Numba's wrap-around of negative indices and does not vectorise.)"""
+    ring = delivery.ring
+    zero = neurons.v.dtype.type(0)
+    for target in range(2):
+        if due[target]:
+            dest = (neurons.ge if target == TARGET_EXC else neurons.gi)[first:last]
+            row = ring[slot, target, first:last]
+            for j in range(dest.shape[0]):
+                dest[j] += _ring_value(row[j], delivery, zero)
+                row[j] = 0
+    if due[TARGET_V]:
+        for p in range(pops.bounds.shape[0] - 1):
+            lo, hi = max(first, pops.bounds[p]), min(last, pops.bounds[p + 1])
+            if lo < hi:
+                neuron, synapse = _constants(pops, p)
+                _jump_block(neurons.v[lo:hi], neurons.held[lo:hi], neurons.refrac[lo:hi],
+                            neurons.fired[lo:hi], ring[slot, TARGET_V, lo:hi], delivery,
+                            neuron, synapse)
+
+
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _jump_block(v, held, refrac, fired, amounts, delivery, neuron, synapse):
+    """Jumps ``amounts`` (ring entries, zeroed here, or counts times a weight) onto ``v``
+    of one population's block, not while refractory (1-D views)."""
+    zero = v.dtype.type(0)
+    for j in range(v.shape[0]):
+        v_j, held_j = _network_v_jump(v[j], held[j], refrac[j], fired[j] != 0,
+                                      _ring_value(amounts[j], delivery, zero), neuron, synapse)
+        amounts[j] = 0
+        v[j] = v_j
+        if synapse.buffer_input:
+            held[j] = held_j
+
+
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _drive_part(first, last, t, pops, neurons, drives, counts):
+    """Step (5b) for the neurons ``first..last-1``: the Poisson drives' binomial counts."""
+    t_u64 = np.uint64(t)
+    for d in range(drives.target.shape[0]):
+        # the drive's constants in locals: stores to the state could alias the records
+        lo_d, hi_d = max(first, drives.lo[d]), min(last, drives.hi[d])
+        key, key2 = drives.key[d], drives.key2[d]
+        n_src, p_src, w = drives.n[d], drives.p[d], drives.weight[d]
+        target = drives.target[d]
+        exact = _binomial_exact(n_src, p_src)
+        if lo_d >= hi_d:
+            continue
+        neuron, synapse = _constants(pops, drives.population[d])
+        for lo in range(lo_d, hi_d, _BLOCK):  # (blocks: the counts stay in L1)
+            hi = min(lo + _BLOCK, hi_d)
+            cs = counts[lo:hi]
+            first_u64 = np.uint64(lo)  # the neuron of cs[j] is lo + j
+            if exact:
+                # the exact inversion in loops that vectorise: the table's first entries in
+                # registers, the rare counts beyond them in a second pass
+                edges = _binomial_edges(drives.thresholds, d)
+                for j in range(cs.shape[0]):
+                    cs[j] = _binomial_head(_hash_bits(key, t_u64, first_u64 + np.uint64(j)),
+                                           edges)
+                for j in range(cs.shape[0]):
+                    if cs[j] == _UNROLL:
+                        cs[j] = _binomial_tail(_hash_bits(key, t_u64, first_u64 + np.uint64(j)),
+                                               drives.thresholds, d, cs[j])
+            else:
+                for j in range(cs.shape[0]):
+                    cs[j] = _binomial_count(key, key2, t_u64, first_u64 + np.uint64(j), n_src,
+                                            p_src, drives.thresholds, d)
+            if target == TARGET_EXC:  # (a count of 0 adds 0: no branch on it)
+                dest = neurons.ge[lo:hi]
+                for j in range(cs.shape[0]):
+                    dest[j] += cs[j] * w
+            elif target == TARGET_INH:
+                dest = neurons.gi[lo:hi]
+                for j in range(cs.shape[0]):
+                    dest[j] += cs[j] * w
+            else:
+                v, held, refrac = neurons.v[lo:hi], neurons.held[lo:hi], neurons.refrac[lo:hi]
+                fired = neurons.fired[lo:hi]
+                for j in range(cs.shape[0]):
+                    v_j, held_j = _network_v_jump(v[j], held[j], refrac[j], fired[j] != 0,
+                                                  cs[j] * w, neuron, synapse)
+                    v[j] = v_j
+                    if synapse.buffer_input:
+                        held[j] = held_j
+
+
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _finish_part(first, last, t, slot, due, pops, neurons, drives, counts, spike_list,
+                 n_neuron_spk, delivery):
+    """Steps (5) and (6) for the neurons ``first..last-1``: the ring slot, the Poisson
+    drives, input held during refractoriness (NEST's ``refractory_input``) into ``v``, and
+    the reset of the neurons that spiked (``spike_list`` ascending)."""
+    v, refrac, theta = neurons.v, neurons.refrac, neurons.theta
+    _apply_part(first, last, slot, due, pops, neurons, delivery)
+    _drive_part(first, last, t, pops, neurons, drives, counts)
+    for p in range(pops.bounds.shape[0] - 1):
+        lo, hi = max(first, pops.bounds[p]), min(last, pops.bounds[p + 1])
+        if pops.buffer_input[p] and lo < hi:
+            v_b, held_b, refrac_b = v[lo:hi], neurons.held[lo:hi], refrac[lo:hi]
+            for j in range(v_b.shape[0]):
+                v_b[j], held_b[j] = _release_held(v_b[j], held_b[j], refrac_b[j])
+    for q in range(n_neuron_spk):
+        i = spike_list[q]
+        if first <= i < last:
+            neuron, synapse = _constants(pops, neurons.population[i])
+            v[i] = _lif_reset(v[i], neuron)
+            refrac[i] = neuron.ref_steps + 1
+            theta[i] += synapse.theta_plus
+
+
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _collect(t, neurons, sources, spike_list):
+    """Step (2): this step's spiking sources into ``spike_list``, ascending (neurons, scanned
+    eight flags at a time, then Poisson sources, then spike-time sources). Returns
+    ``(spikes, neuron spikes)``."""
+    fired = neurons.fired
+    n = neurons.v.shape[0]
+    n_poisson = sources.poisson_p.shape[0]
+    seed = sources.poisson_seed[0]
+    n_spk = 0
+    for w in range(neurons.fired_words.shape[0]):
+        if neurons.fired_words[w] != 0:
+            for i in range(w * 8, min(w * 8 + 8, n)):
+                if fired[i]:
+                    spike_list[n_spk] = i
+                    n_spk += 1
+    n_neuron_spk = n_spk
+    for j in range(n_poisson):
+        p_j = sources.poisson_p[j]  # (silent sources, e.g. black pixels, cost no draw)
+        if p_j > 0.0 and _hash_uniform(seed, np.uint64(t), np.uint64(j)) < p_j:
+            spike_list[n_spk] = n + j
+            n_spk += 1
+    g = _find_sorted(sources.gen_step, t)
+    if g >= 0:
+        for e in range(sources.gen_ptr[g], sources.gen_ptr[g + 1]):
+            spike_list[n_spk] = n + n_poisson + sources.gen_idx[e]
+            n_spk += 1
+    return n_spk, n_neuron_spk
+
+
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _monitor(k, t, rec, spike_list, n_spk, n_neuron_spk, population, n_pops):
+    """Step (3): the watched spikes, and the spikes per population of step ``k``."""
+    c = rec.counters[COUNT_SPIKES]
+    for q in range(n_spk):
+        s = spike_list[q]
+        if rec.spike_mask[s]:
+            rec.spike_step[c] = t
+            rec.spike_source[c] = s
+            c += 1
+    rec.counters[COUNT_SPIKES] = c
+    if rec.rate.shape[1] > 0:
+        for p in range(n_pops):
+            rec.rate[k, p] = 0
+        for q in range(n_neuron_spk):
+            rec.rate[k, population[spike_list[q]]] += 1
+
+
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _mark_due(t, spike_list, n_spk, synapses, delivery):
+    """Mark the ring slots that this step's deliveries will write (``delivery.dirty``), before
+    they run: the parts of a parallel step read their slot's marks while others deliver."""
+    depth = delivery.ring.shape[0]
+    for g in range(synapses.target.shape[0]):
+        target = synapses.target[g]
+        if synapses.delay[g] == 0 and not delivery.exact and target != TARGET_V:
+            continue  # delivered straight into ge/gi (see _deliver)
+        slot = (t + synapses.delay[g]) % depth
+        if delivery.dirty[slot, target]:
+            continue
+        for q in range(n_spk):
+            s = spike_list[q]
+            if synapses.indptr[g, s + 1] > synapses.indptr[g, s]:
+                delivery.dirty[slot, target] = 1
+                break
+
+
+def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec, plastic, cuts):
+    v, ge, gi = neurons.v, neurons.ge, neurons.gi
     ring, spike_list = delivery.ring, delivery.spike_list
     n = v.shape[0]
-    n_poisson = sources.poisson_p.shape[0]
     n_pops = pops.bounds.shape[0] - 1
-    n_groups = synapses.target.shape[0]
     depth = ring.shape[0]
-    n_timed = timed_i.shape[0]
-    seed = sources.poisson_seed[0]
+    n_timed = neurons.timed_i.shape[0]
+    parts = cuts.shape[0] - 1
     counters = rec.counters
     counters[COUNT_SPIKES] = 0
     counters[COUNT_STATE_ROWS] = 0
-    record_rate = rec.rate.shape[1] > 0
-    zero = v.dtype.type(0)
-    # per-neuron counts of the Poisson drives (each block writes its own neurons' entries)
+    # per-neuron counts of the Poisson drives (each part writes its own neurons' entries)
     counts = np.empty(n if drives.target.shape[0] > 0 else 0, np.int64)
     for k in range(clock.n_steps):
         t = clock.t_start + k
@@ -176,148 +400,27 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
             counters[COUNT_STEPS_DONE] = k
             return k  # the spike buffer might overflow: the caller empties it and resumes
         ti = min(t, n_timed - 1) if n_timed > 0 else 0
-        # (1) integrate and threshold, population by population, in vectorisable blocks
-        for p in range(n_pops):
-            lo_p, hi_p = pops.bounds[p], pops.bounds[p + 1]
-            n_blocks = (hi_p - lo_p + _BLOCK - 1) // _BLOCK
-            for b in prange(n_blocks):
-                # (records made inside the parallel loop: parfors cannot pass them in)
-                neuron, synapse = _constants(pops, p)
-                lo = lo_p + b * _BLOCK
-                hi = min(lo + _BLOCK, hi_p)
-                timed_row = timed_i[ti, lo:hi] if n_timed > 0 else i_bias[lo:hi]
-                _integrate_block(v[lo:hi], ge[lo:hi], gi[lo:hi], refrac[lo:hi], theta[lo:hi],
-                                 fired[lo:hi], i_bias[lo:hi], timed_row, n_timed > 0, neuron,
-                                 synapse)
-        # (2) collect spikes: scan the flags eight at a time
-        n_spk = 0
-        for w in range(neurons.fired_words.shape[0]):
-            if neurons.fired_words[w] != 0:
-                for i in range(w * 8, min(w * 8 + 8, n)):
-                    if fired[i]:
-                        spike_list[n_spk] = i
-                        n_spk += 1
-        n_neuron_spk = n_spk
-        for j in range(n_poisson):
-            p_j = sources.poisson_p[j]  # (silent sources, e.g. black pixels, cost no draw)
-            if p_j > 0.0 and _hash_uniform(seed, np.uint64(t), np.uint64(j)) < p_j:
-                spike_list[n_spk] = n + j
-                n_spk += 1
-        g = _find_sorted(sources.gen_step, t)
-        if g >= 0:
-            for e in range(sources.gen_ptr[g], sources.gen_ptr[g + 1]):
-                spike_list[n_spk] = n + n_poisson + sources.gen_idx[e]
-                n_spk += 1
-        # (3) monitors
-        c = counters[COUNT_SPIKES]
-        for q in range(n_spk):
-            s = spike_list[q]
-            if rec.spike_mask[s]:
-                rec.spike_step[c] = t
-                rec.spike_source[c] = s
-                c += 1
-        counters[COUNT_SPIKES] = c
-        if record_rate:
-            for p in range(n_pops):
-                rec.rate[k, p] = 0
-            for q in range(n_neuron_spk):
-                rec.rate[k, neurons.population[spike_list[q]]] += 1
-        # (4) deliver into the ring buffer (or straight into ge/gi), split by postsynaptic
-        # neuron over ``parts`` threads when the step has enough events (counted only then)
-        events = 0
-        if parts > 1:
-            for q in range(n_spk):
-                s = spike_list[q]
-                for g in range(n_groups):
-                    events += synapses.indptr[g, s + 1] - synapses.indptr[g, s]
-        if parts > 1 and events >= min_events:
-            for b in prange(parts):
-                _deliver(b * n // parts, (b + 1) * n // parts, n, t, spike_list, n_spk,
-                         synapses, delivery, ge, gi)
-        elif n_spk > 0:
-            _deliver(0, n, n, t, spike_list, n_spk, synapses, delivery, ge, gi)
-        # (4b) plastic synapses: traces, arrivals (into this step's slot), weight changes
-        plasticity_step(t, plastic, spike_list, n_spk, n, ring, delivery.dirty)
-        # (5) apply this step's slot: currents, then jumps onto v (not while refractory),
-        # then the Poisson drives
+        # (1) integrate and threshold, part by part (a part: a range of neurons, one thread)
+        for b in prange(parts):
+            _integrate_part(cuts[b], cuts[b + 1], ti, pops, neurons)
+        # (2) collect the spikes, (3) monitors
+        n_spk, n_neuron_spk = _collect(t, neurons, sources, spike_list)
+        _monitor(k, t, rec, spike_list, n_spk, n_neuron_spk, neurons.population, n_pops)
+        # (4) deliver into the ring buffer (or straight into ge/gi), (5) apply this step's
+        # slot and the Poisson drives, (6) reset: each part for its own postsynaptic neurons
+        _mark_due(t, spike_list, n_spk, synapses, delivery)
         slot = t % depth
-        for target in range(2):
-            if delivery.dirty[slot, target]:
-                delivery.dirty[slot, target] = 0
-                dest = ge if target == TARGET_EXC else gi
-                n_blocks = (n + _BLOCK - 1) // _BLOCK
-                for b in prange(n_blocks):
-                    for i in range(b * _BLOCK, min(b * _BLOCK + _BLOCK, n)):
-                        dest[i] += _ring_value(ring[slot, target, i], delivery, zero)
-                        ring[slot, target, i] = 0
-        if delivery.dirty[slot, TARGET_V]:
-            delivery.dirty[slot, TARGET_V] = 0
-            for p in range(n_pops):
-                lo_p, hi_p = pops.bounds[p], pops.bounds[p + 1]
-                n_blocks = (hi_p - lo_p + _BLOCK - 1) // _BLOCK
-                for b in prange(n_blocks):
-                    neuron, synapse = _constants(pops, p)
-                    lo = lo_p + b * _BLOCK
-                    hi = min(lo + _BLOCK, hi_p)
-                    for i in range(lo, hi):
-                        amount = _ring_value(ring[slot, TARGET_V, i], delivery, zero)
-                        ring[slot, TARGET_V, i] = 0
-                        v_i, held_i = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
-                                                      amount, neuron, synapse)
-                        v[i] = v_i
-                        if synapse.buffer_input:
-                            held[i] = held_i
-        t_u64 = np.uint64(t)
-        for d in range(drives.target.shape[0]):
-            # the drive's constants in locals: stores to the state could alias the records
-            lo_d, hi_d, key, key2 = drives.lo[d], drives.hi[d], drives.key[d], drives.key2[d]
-            n_src, p_src, w = drives.n[d], drives.p[d], drives.weight[d]
-            target, pop_d = drives.target[d], drives.population[d]
-            exact = _binomial_exact(n_src, p_src)
-            n_blocks = (hi_d - lo_d + _BLOCK - 1) // _BLOCK
-            for b in prange(n_blocks):
-                neuron, synapse = _constants(pops, pop_d)
-                lo = lo_d + b * _BLOCK
-                hi = min(lo + _BLOCK, hi_d)
-                if exact:
-                    # the exact inversion in loops that vectorise: the table's first entries
-                    # in registers, the rare counts beyond them in a second pass
-                    edges = _binomial_edges(drives.thresholds, d)
-                    for i in range(lo, hi):
-                        counts[i] = _binomial_head(_hash_bits(key, t_u64, np.uint64(i)), edges)
-                    for i in range(lo, hi):
-                        if counts[i] == _UNROLL:
-                            counts[i] = _binomial_tail(_hash_bits(key, t_u64, np.uint64(i)),
-                                                       drives.thresholds, d, counts[i])
-                else:
-                    for i in range(lo, hi):
-                        counts[i] = _binomial_count(key, key2, t_u64, np.uint64(i), n_src, p_src,
-                                                    drives.thresholds, d)
-                if target == TARGET_EXC:  # (a count of 0 adds 0: no branch on it)
-                    for i in range(lo, hi):
-                        ge[i] += counts[i] * w
-                elif target == TARGET_INH:
-                    for i in range(lo, hi):
-                        gi[i] += counts[i] * w
-                else:
-                    for i in range(lo, hi):
-                        v_i, held_i = _network_v_jump(v[i], held[i], refrac[i], fired[i] != 0,
-                                                      counts[i] * w, neuron, synapse)
-                        v[i] = v_i
-                        if synapse.buffer_input:
-                            held[i] = held_i
-        # input kept during refractoriness (NEST's refractory_input) enters v
-        for p in range(n_pops):
-            if pops.buffer_input[p]:
-                for i in range(pops.bounds[p], pops.bounds[p + 1]):
-                    v[i], held[i] = _release_held(v[i], held[i], refrac[i])
-        # (6) reset
-        for q in range(n_neuron_spk):
-            i = spike_list[q]
-            neuron, synapse = _constants(pops, neurons.population[i])
-            v[i] = _lif_reset(v[i], neuron)
-            refrac[i] = neuron.ref_steps + 1
-            theta[i] += synapse.theta_plus
+        for b in prange(parts):
+            _deliver(cuts[b], cuts[b + 1], n, t, spike_list, n_spk, synapses, delivery, ge,
+                     gi)
+        # (4b) plastic synapses between delivery and the slot: traces, arrivals (into this
+        # step's slot), weight changes
+        plasticity_step(t, plastic, spike_list, n_spk, n, ring, delivery.dirty)
+        due = delivery.dirty[slot].copy()
+        for b in prange(parts):
+            _finish_part(cuts[b], cuts[b + 1], t, slot, due, pops, neurons, drives, counts,
+                         spike_list, n_neuron_spk, delivery)
+        delivery.dirty[slot, :] = 0
         # state monitor: the variables after the step
         if rec.state_index.shape[0] > 0 and t % rec.state_every == 0:
             r = counters[COUNT_STATE_ROWS]
@@ -331,15 +434,34 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
     return clock.n_steps
 
 
-_network_run_serial = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(_network_run)
-_network_run_parallel = njit(**NJIT_PARALLEL_OPTIONS, **_NUMPY_ERRORS)(_network_run)
+def _renamed(function, name):
+    """A copy of ``function`` under another name. Numba's disk cache files a compiled function
+    under its module, name and bytecode, not its compile flags: the serial and parallel
+    variants of one function shared one cache entry, and whichever compiled first ran for
+    both (the parallel variant ran serial code, or the serial one paid parfor launches)."""
+    copy = types.FunctionType(function.__code__, function.__globals__, name,
+                              function.__defaults__, function.__closure__)
+    copy.__qualname__ = name
+    return copy
+
+
+_network_run_serial = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(
+    _renamed(_network_run, "_network_run_serial"))
+_network_run_parallel = njit(**NJIT_PARALLEL_OPTIONS, **_NUMPY_ERRORS)(
+    _renamed(_network_run, "_network_run_parallel"))
 #: Work (neurons, a Poisson-driven one counting three) above which the parallel variant
-#: pays for its per-step fork/joins. Measured on 2 cores (AMD EPYC): at 10,000 neurons
-#: (CUBA, Brunel) the serial variant is 1.3x faster with 2 threads than the parallel one,
-#: at 100,000 about as fast, at 1e6 1.1x slower.
+#: pays for its two fork/joins per step. Measured on 2 cores (AMD EPYC): see network_run.
 PARALLEL_MIN_NEURONS = 100_000
-#: Synaptic events in a step above which the parallel variant splits their delivery.
-PARALLEL_MIN_EVENTS = 8192
+#: Neurons per part are a multiple of this: whole cache lines of every state array.
+PART_ALIGN = 64
+
+
+def parts_of(n: int, parts: int) -> np.ndarray:
+    """``parts + 1`` ascending cuts of the neurons ``0..n-1`` into ranges of nearly equal size,
+    each inner cut a multiple of :data:`PART_ALIGN` (no cache line is written by two parts)."""
+    cuts = [min(n, -(-(n * b // parts) // PART_ALIGN) * PART_ALIGN) for b in range(parts + 1)]
+    cuts[-1] = n
+    return np.asarray(cuts, np.int64)
 
 
 def network_upload(records):
@@ -359,16 +481,19 @@ def read_recorders(rec):
 
 def network_run(clock, records) -> int:
     """Run ``clock.n_steps`` steps (fewer when a monitor buffer fills); returns steps done.
-    The serial and parallel variants give identical results; the parallel one pays off above
+    The parallel variant splits the neurons into one range per thread (:func:`parts_of`);
+    each thread integrates, receives the deliveries of, drives and resets its own range, so
+    a step has two fork/joins and each neuron's state stays in one core's cache. Both
+    variants give identical results; the parallel one pays off above
     :data:`PARALLEL_MIN_NEURONS` neurons (a neuron with a Poisson drive counts three)."""
     drives = records.drives
     # a Poisson draw costs about two neuron updates: driven neurons count that much more
-    work = records.neurons.v.shape[0] + 2 * int((drives.hi - drives.lo).sum())
+    n = records.neurons.v.shape[0]
+    work = n + 2 * int((drives.hi - drives.lo).sum())
     threads = numba.get_num_threads()
     # (one thread: the serial variant; the parallel one would pay its parfor set-up per step)
     parallel = PARALLEL and threads > 1 and work >= PARALLEL_MIN_NEURONS
     run = _network_run_parallel if parallel else _network_run_serial
-    parts = threads if parallel else 1
+    cuts = parts_of(n, threads if parallel else 1)
     return run(clock, records.populations, records.neurons, records.sources, records.drives,
-               records.synapses, records.delivery, records.recorders, records.plasticity,
-               parts, PARALLEL_MIN_EVENTS)
+               records.synapses, records.delivery, records.recorders, records.plasticity, cuts)
