@@ -4,13 +4,17 @@ Each step, in Brian2's order: (1) integrate every neuron
 (:func:`scalar_network.network_neuron_update`) and mark threshold crossings; (2) collect the
 step's spikes: neurons, Poisson sources, spike-time sources; (3) record them; (4) deliver
 them event-driven through the CSR groups into a ring buffer of future inputs (slot
-``(t + delay) % D``; a step with many events splits them by postsynaptic neuron over the
-threads, :func:`_deliver`); (5) add this step's slot to ``ge``/``gi``, then its jumps onto ``v``
-except where the neuron was refractory in this step (:func:`scalar_network.network_v_jump`:
-discarded as in Brian2, or kept for later as NEST's ``refractory_input``), then the Poisson
-drives (:func:`scalar_network.binomial_count`); (6) reset the neurons that spiked
-(:func:`scalar.lif_reset`). The state is the records of :mod:`neurosim.kernels.records`;
-Python calls the kernel once per chunk.
+``(t + delay) % D``, :func:`_deliver`); (5) add this step's slot to ``ge``/``gi``, then its
+jumps onto ``v`` except where the neuron was refractory in this step
+(:func:`scalar_network.network_v_jump`: discarded as in Brian2, or kept for later as NEST's
+``refractory_input``), then the Poisson drives (:func:`scalar_network.binomial_count`); (6)
+reset the neurons that spiked (:func:`scalar.lif_reset`). The state is the records of
+:mod:`neurosim.kernels.records`; Python calls the kernel once per chunk.
+
+With threads, the neurons are cut into one range per thread (:func:`parts_of`), and every
+per-neuron phase runs as one parallel loop over the ranges: (1); (4), each range receiving
+its own share of every spike's synapses; and (5)-(6) together. Steps (2), (3), the plastic
+synapses and the monitors run on one thread between them.
 """
 
 from __future__ import annotations
@@ -449,9 +453,11 @@ _network_run_serial = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(
     _renamed(_network_run, "_network_run_serial"))
 _network_run_parallel = njit(**NJIT_PARALLEL_OPTIONS, **_NUMPY_ERRORS)(
     _renamed(_network_run, "_network_run_parallel"))
-#: Work (neurons, a Poisson-driven one counting three) above which the parallel variant
-#: pays for its two fork/joins per step. Measured on 2 cores (AMD EPYC): see network_run.
-PARALLEL_MIN_NEURONS = 100_000
+#: Work (neurons, a Poisson-driven one counting three) from which the parallel variant pays
+#: for its three fork/joins per step. Measured on 2 cores (AMD EPYC, Brunel's network with 2
+#: threads, interleaved): 3,750 and 6,250 neurons (work 11,250 and 18,750) run faster serial,
+#: 8,750 (26,250) 1.16x faster parallel, 12,500 (37,500) 1.3x.
+PARALLEL_MIN_NEURONS = 25_000
 #: Neurons per part are a multiple of this: whole cache lines of every state array.
 PART_ALIGN = 64
 
