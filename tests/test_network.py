@@ -304,3 +304,16 @@ def test_indices_changed_after_construction_are_caught_before_any_kernel(corrupt
     corrupt(proj, src, mon)
     with pytest.raises(ValueError, match=match):
         nw.Network(DT).add(pop, src, proj, mon).run(0.001, progress=False)
+
+
+def test_serial_and_parallel_variants_have_their_own_cache_entries():
+    """Numba files a cached function under its module, name and bytecode, not its flags: the
+    two variants of the network loop, compiled from one function, must not share an entry
+    (whichever compiled first would run for both, in every later process)."""
+    serial, parallel = cpu_network._network_run_serial, cpu_network._network_run_parallel
+    assert serial.py_func.__code__ is parallel.py_func.__code__  # one source of the arithmetic
+    assert serial.py_func.__qualname__ != parallel.py_func.__qualname__
+    if serial._cache is not None and hasattr(serial._cache, "_cache_file"):
+        assert serial._cache._cache_file._index_name != parallel._cache._cache_file._index_name
+    assert bool(parallel.targetoptions.get("parallel")) == cpu_network.PARALLEL
+    assert not serial.targetoptions.get("parallel")
