@@ -82,7 +82,7 @@ def test_float32_serial_and_parallel_agree(monkeypatch):
 
 
 def test_sort_rows_sorts_each_row_stably():
-    from neurosim.kernels.cpu_network import sort_rows
+    from neurosim.kernels.cpu_delivery import sort_rows
 
     rng = np.random.default_rng(3)
     indptr = np.array([[0, 5, 5, 12], [12, 13, 20, 20]], np.int64)

@@ -4,7 +4,7 @@ Each step, in Brian2's order: (1) integrate every neuron
 (:func:`scalar_network.network_neuron_update`) and mark threshold crossings; (2) collect the
 step's spikes: neurons, Poisson sources, spike-time sources; (3) record them; (4) deliver
 them event-driven through the CSR groups into a ring buffer of future inputs (slot
-``(t + delay) % D``, :func:`_deliver`); (5) add this step's slot to ``ge``/``gi``, then its
+``(t + delay) % D``, :func:`deliver`); (5) add this step's slot to ``ge``/``gi``, then its
 jumps onto ``v`` except where the neuron was refractory in this step
 (:func:`scalar_network.network_v_jump`: discarded as in Brian2, or kept for later as NEST's
 ``refractory_input``), then the Poisson drives (:func:`scalar_network.binomial_count`); (6)
@@ -27,6 +27,7 @@ from numba import njit, prange
 
 from neurosim.config import NJIT_OPTIONS, NJIT_PARALLEL_OPTIONS, PARALLEL
 from neurosim.kernels import scalar, scalar_network
+from neurosim.kernels.cpu_delivery import deliver, mark_due
 from neurosim.kernels.cpu_plasticity import plasticity_step
 from neurosim.kernels.records import (
     COUNT_SPIKES,
@@ -74,116 +75,6 @@ def _integrate_block(v, ge, gi, refrac, theta, fired, i_bias, timed, has_timed, 
     for j in range(v.shape[0]):
         current = i_bias[j] + (timed[j] if has_timed else zero)
         _network_neuron_store(v, ge, gi, refrac, theta, fired, j, current, neuron, synapse)
-
-
-@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
-def _lower_bound(post, lo, hi, x):
-    """The first ``z`` in ``lo..hi`` with ``post[z] >= x`` (``post[lo:hi]`` ascending)."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if post[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
-def _lower_bound_near(post, lo, hi, x, guess):
-    """:func:`_lower_bound`, searched outwards from ``guess`` (steps doubling), then by
-    halving inside the bracket found: a few reads near the guess instead of a binary search's
-    reads spread over a row of synapses that is rarely in cache."""
-    guess = min(max(guess, lo), hi)
-    if guess < hi and post[guess] < x:  # the answer is after the guess
-        a, b, step = guess + 1, guess + 1, 1
-        while b < hi and post[b] < x:
-            a = b + 1
-            b = a + step
-            step *= 2
-        return _lower_bound(post, a, min(b, hi), x)
-    a, b, step = guess - 1, guess, 1  # the answer is at the guess or before it
-    while a >= lo and post[a] >= x:
-        b = a
-        a = b - step
-        step *= 2
-    return _lower_bound(post, max(a + 1, lo), b, x)
-
-
-@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
-def _row_part(post, lo, hi, first, last, n):
-    """The synapses ``lo'..hi'-1`` of the row ``lo..hi-1`` (sorted by postsynaptic neuron)
-    that feed the neurons ``first..last-1`` of ``n``. The search starts where a row spread
-    evenly over the neurons would put each end."""
-    if first > 0:
-        lo = _lower_bound_near(post, lo, hi, first, lo + (hi - lo) * first // n)
-    if last < n:
-        hi = _lower_bound_near(post, lo, hi, last, lo + (hi - lo) * last // n)
-    return lo, hi
-
-
-@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
-def _scatter(dest, posts, weights, uniform, value):
-    """``dest[posts[z]] += weights[z]`` (or ``value`` when ``uniform``: no weight to read), in
-    order. The indices are made unsigned: checked at the boundary, they skip Numba's wrap-around
-    of negative ones, a third of the loop's time."""
-    if uniform:
-        for z in range(posts.shape[0]):
-            dest[np.uint32(posts[z])] += value
-    else:
-        for z in range(posts.shape[0]):
-            dest[np.uint32(posts[z])] += weights[z]
-
-
-@njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)
-def _deliver(first, last, n, t, spike_list, n_spk, synapses, delivery, ge, gi):
-    """Step (4) for the postsynaptic neurons ``first..last-1``: each spike's synapses in the
-    CSR groups, into the ring buffer (slot ``(t + delay) % D``) or, when due now, straight
-    into ``ge``/``gi``. Rows are sorted by postsynaptic neuron (:func:`sort_rows`), so a
-    part's synapses of a row are one contiguous run; every state entry gets its additions
-    in the same order whatever the number of parts (the serial and parallel results are
-    equal, bit for bit)."""
-    ring = delivery.ring
-    depth = ring.shape[0]
-    posts, weights = synapses.post, synapses.weight
-    for q in range(n_spk):
-        s = spike_list[q]
-        for g in range(synapses.target.shape[0]):
-            lo, hi = _row_part(posts, synapses.indptr[g, s], synapses.indptr[g, s + 1], first,
-                               last, n)
-            if hi > lo:
-                target = synapses.target[g]
-                uniform, value = synapses.uniform[g] != 0, synapses.value[g]
-                if synapses.delay[g] == 0 and not delivery.exact and target != TARGET_V:
-                    # due now: straight into the currents, no ring pass (jumps onto v take
-                    # the ring: refractory neurons discard them in step 5)
-                    dest = ge if target == TARGET_EXC else gi
-                    _scatter(dest, posts[lo:hi], weights[lo:hi], uniform, value)
-                    continue
-                _scatter(ring[(t + synapses.delay[g]) % depth, target], posts[lo:hi],
-                         weights[lo:hi], uniform, value)  # (slot marked by _mark_due)
-
-
-@njit(**NJIT_OPTIONS)
-def sort_rows(indptr, post, weight):
-    """Sort every CSR row's synapses by postsynaptic neuron, in place (stable: synapses onto
-    one neuron keep their order); rows already sorted are left alone. Returns how many rows
-    were sorted."""
-    changed = 0
-    for g in range(indptr.shape[0]):
-        for s in range(indptr.shape[1] - 1):
-            lo, hi = indptr[g, s], indptr[g, s + 1]
-            ordered = True
-            for z in range(lo + 1, hi):
-                if post[z] < post[z - 1]:
-                    ordered = False
-                    break
-            if ordered:
-                continue
-            order = np.argsort(post[lo:hi], kind="mergesort")
-            post[lo:hi] = post[lo:hi][order]
-            weight[lo:hi] = weight[lo:hi][order]
-            changed += 1
-    return changed
 
 
 @njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
@@ -366,25 +257,6 @@ def _monitor(k, t, rec, spike_list, n_spk, n_neuron_spk, population, n_pops):
             rec.rate[k, population[spike_list[q]]] += 1
 
 
-@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
-def _mark_due(t, spike_list, n_spk, synapses, delivery):
-    """Mark the ring slots that this step's deliveries will write (``delivery.dirty``), before
-    they run: the parts of a parallel step read their slot's marks while others deliver."""
-    depth = delivery.ring.shape[0]
-    for g in range(synapses.target.shape[0]):
-        target = synapses.target[g]
-        if synapses.delay[g] == 0 and not delivery.exact and target != TARGET_V:
-            continue  # delivered straight into ge/gi (see _deliver)
-        slot = (t + synapses.delay[g]) % depth
-        if delivery.dirty[slot, target]:
-            continue
-        for q in range(n_spk):
-            s = spike_list[q]
-            if synapses.indptr[g, s + 1] > synapses.indptr[g, s]:
-                delivery.dirty[slot, target] = 1
-                break
-
-
 def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec, plastic, cuts):
     v, ge, gi = neurons.v, neurons.ge, neurons.gi
     ring, spike_list = delivery.ring, delivery.spike_list
@@ -412,10 +284,10 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
         _monitor(k, t, rec, spike_list, n_spk, n_neuron_spk, neurons.population, n_pops)
         # (4) deliver into the ring buffer (or straight into ge/gi), (5) apply this step's
         # slot and the Poisson drives, (6) reset: each part for its own postsynaptic neurons
-        _mark_due(t, spike_list, n_spk, synapses, delivery)
+        mark_due(t, spike_list, n_spk, synapses, delivery)
         slot = t % depth
         for b in prange(parts):
-            _deliver(cuts[b], cuts[b + 1], n, t, spike_list, n_spk, synapses, delivery, ge,
+            deliver(cuts[b], cuts[b + 1], n, t, spike_list, n_spk, synapses, delivery, ge,
                      gi)
         # (4b) plastic synapses between delivery and the slot: traces, arrivals (into this
         # step's slot), weight changes

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from neurosim.kernels.cpu_network import sort_rows
+from neurosim.kernels.cpu_delivery import sort_rows
 from neurosim.kernels.records import (
     COUNTERS,
     Delivery,
@@ -297,7 +297,7 @@ def _synapse_groups(net: Any, offsets: dict, n_sources: int) -> SynapseGroups:
         weight = cast_finite("weights", proj.weight, np.float32)
         post_out[slots] = post if order is None else post[order]
         weight_out[slots] = weight if order is None else weight[order]
-    # rows by postsynaptic neuron: a thread's share of a row is one run (cpu_network._deliver)
+    # rows by postsynaptic neuron: a thread's share of a row is one run (cpu_delivery.deliver)
     sort_rows(indptr, post_out, weight_out)
     return SynapseGroups(indptr=indptr, post=post_out, weight=weight_out,
                          target=np.array([k[0] for k in keys], np.int64),
