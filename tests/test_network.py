@@ -76,7 +76,7 @@ def test_chunking_and_continuation_do_not_change_results():
 def test_parallel_variant_bit_identical(monkeypatch):
     serial, _, _, ms = _rich_network(np.float32)
     serial.run(500 * DT, progress=False)
-    monkeypatch.setattr(cpu_network, "PARALLEL_MIN_NEURONS", 0)
+    monkeypatch.setattr(cpu_network, "PARALLEL_MIN_WORK", 0)
     monkeypatch.setattr(cpu_network, "PART_ALIGN", 1)
     parallel, _, _, mp = _rich_network(np.float32)
     parallel.run(500 * DT, progress=False)

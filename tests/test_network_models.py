@@ -70,7 +70,7 @@ def test_float32_serial_and_parallel_agree(monkeypatch):
 
     serial, ms = model_network(dtype=np.float32)
     serial.run(0.03, progress=False)
-    monkeypatch.setattr(cpu_network, "PARALLEL_MIN_NEURONS", 0)
+    monkeypatch.setattr(cpu_network, "PARALLEL_MIN_WORK", 0)
     monkeypatch.setattr(cpu_network, "PART_ALIGN", 1)  # parts that split cache lines too
     parallel, mp = model_network(dtype=np.float32)
     parallel.run(0.03, progress=False)

@@ -79,7 +79,7 @@ def test_parallel_variant_gives_the_serial_weights(monkeypatch):
     runs = []
     for forced in (False, True):
         if forced:
-            monkeypatch.setattr(cpu_network, "PARALLEL_MIN_NEURONS", 0)
+            monkeypatch.setattr(cpu_network, "PARALLEL_MIN_WORK", 0)
             monkeypatch.setattr(cpu_network, "PART_ALIGN", 1)
         net, pops, plastic = _network(RULES["triplet"], seed=4, theta=True)
         monitors = [SpikeMonitor(p) for p in pops]

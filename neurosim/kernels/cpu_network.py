@@ -331,11 +331,13 @@ _network_run_serial = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(
     _renamed(_network_run, "_network_run_serial"))
 _network_run_parallel = njit(**NJIT_PARALLEL_OPTIONS, **_NUMPY_ERRORS)(
     _renamed(_network_run, "_network_run_parallel"))
-#: Work (neurons, a Poisson-driven one counting three) from which the parallel variant pays
-#: for its three fork/joins per step. Measured on 2 cores (AMD EPYC, Brunel's network with 2
-#: threads, interleaved): 3,750 and 6,250 neurons (work 11,250 and 18,750) run faster serial,
-#: 8,750 (26,250) 1.16x faster parallel, 12,500 (37,500) 1.3x.
-PARALLEL_MIN_NEURONS = 25_000
+#: Work per step (a neuron 1, a Poisson draw 2, a synapse 1/16) from which the parallel
+#: variant pays for its three fork/joins per step. The synapses count because delivery waits
+#: on memory, which two cores wait on together. Measured on 2 cores (AMD EPYC, 2 threads):
+#: Brunel's network at 6,250 neurons (work 263,000) runs faster serial, at 8,750 (504,000)
+#: 1.16x faster parallel, at 12,500 (1.01M) 1.3x; CUBA at 40,000 neurons (240,000) gains
+#: nothing and, unless the threads are bound to cores, often runs 1.5-2x slower parallel.
+PARALLEL_MIN_WORK = 400_000
 #: Neurons per part are a multiple of this: whole cache lines of every state array.
 PART_ALIGN = 64
 
@@ -369,14 +371,14 @@ def network_run(clock, records) -> int:
     each thread integrates, receives the deliveries of, drives and resets its own range, so
     a step has two fork/joins and each neuron's state stays in one core's cache. Both
     variants give identical results; the parallel one pays off above
-    :data:`PARALLEL_MIN_NEURONS` neurons (a neuron with a Poisson drive counts three)."""
+    :data:`PARALLEL_MIN_WORK` (neurons, Poisson draws and synapses weighed as it says)."""
     drives = records.drives
-    # a Poisson draw costs about two neuron updates: driven neurons count that much more
     n = records.neurons.v.shape[0]
-    work = n + 2 * int((drives.hi - drives.lo).sum())
+    synapses = records.synapses.post.shape[0] + records.plasticity.post.shape[0]
+    work = n + 2 * int((drives.hi - drives.lo).sum()) + synapses // 16
     threads = numba.get_num_threads()
     # (one thread: the serial variant; the parallel one would pay its parfor set-up per step)
-    parallel = PARALLEL and threads > 1 and work >= PARALLEL_MIN_NEURONS
+    parallel = PARALLEL and threads > 1 and work >= PARALLEL_MIN_WORK
     run = _network_run_parallel if parallel else _network_run_serial
     cuts = parts_of(n, threads if parallel else 1)
     return run(clock, records.populations, records.neurons, records.sources, records.drives,
