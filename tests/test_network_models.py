@@ -233,3 +233,33 @@ def test_vectorisable_exp_matches_the_c_library():
     np.testing.assert_allclose(got, np.exp(xs), rtol=1e-13)
     assert scalar.exp_vectorisable(-1e9) == pytest.approx(math.exp(-40.0), rel=1e-13)
     assert np.isfinite(scalar.exp_vectorisable(1e9))
+
+
+def test_row_part_searches_match_numpy():
+    """A thread's share of a sorted CSR row (searched outwards from an interpolated guess)
+    is exactly NumPy's searchsorted, wherever the guess lands."""
+    from neurosim.kernels.cpu_delivery import _lower_bound_near, _row_part
+
+    rng = np.random.default_rng(11)
+    lower = cpu_delivery_jit(_lower_bound_near)
+    part = cpu_delivery_jit(_row_part)
+    for _ in range(300):
+        n = int(rng.integers(1, 200))
+        row = np.sort(rng.integers(0, n, int(rng.integers(0, 60)))).astype(np.int32)
+        post = np.concatenate([rng.integers(0, n, 5), row, rng.integers(0, n, 5)]).astype(np.int32)
+        lo, hi = 5, 5 + row.size
+        x = int(rng.integers(0, n + 1))
+        guess = int(rng.integers(lo - 3, hi + 4))
+        assert lower(post, lo, hi, x, guess) == lo + np.searchsorted(row, x, side="left")
+        first = int(rng.integers(0, n + 1))
+        last = int(rng.integers(first, n + 1))
+        want = (lo + np.searchsorted(row, first) if first > 0 else lo,
+                lo + np.searchsorted(row, last) if last < n else hi)
+        assert part(post, lo, hi, first, last, n) == want
+
+
+def cpu_delivery_jit(function):
+    """A callable compiled copy of one of cpu_delivery's inlined helpers."""
+    from numba import njit
+
+    return njit(function.py_func)
