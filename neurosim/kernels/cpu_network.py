@@ -121,8 +121,8 @@ def _apply_part(first, last, slot, due, pops, neurons, delivery):
 
 @njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
 def _jump_block(v, held, refrac, fired, amounts, delivery, neuron, synapse):
-    """Jumps ``amounts`` (ring entries, zeroed here, or counts times a weight) onto ``v``
-    of one population's block, not while refractory (1-D views)."""
+    """The ring slot's jumps ``amounts`` (its entries, zeroed here) onto ``v`` of one
+    population's block, not while refractory (1-D views)."""
     zero = v.dtype.type(0)
     for j in range(v.shape[0]):
         v_j, held_j = _network_v_jump(v[j], held[j], refrac[j], fired[j] != 0,
