@@ -72,6 +72,14 @@ def _scatter(dest, posts, weights, uniform, value):
             dest[np.uint32(posts[z])] += weights[z]
 
 
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _direct(synapses, g, delivery):
+    """Whether group ``g`` is delivered straight into ``ge``/``gi`` (due now, float sums), not
+    through the ring: jumps onto ``v`` always take the ring, since refractory neurons discard
+    them in step 5."""
+    return synapses.delay[g] == 0 and not delivery.exact and synapses.target[g] != TARGET_V
+
+
 @njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)
 def deliver(first, last, n, t, spike_list, n_spk, synapses, delivery, ge, gi):
     """Step (4) for the postsynaptic neurons ``first..last-1``: each spike's synapses in the
@@ -91,9 +99,7 @@ def deliver(first, last, n, t, spike_list, n_spk, synapses, delivery, ge, gi):
             if hi > lo:
                 target = synapses.target[g]
                 uniform, value = synapses.uniform[g] != 0, synapses.value[g]
-                if synapses.delay[g] == 0 and not delivery.exact and target != TARGET_V:
-                    # due now: straight into the currents, no ring pass (jumps onto v take
-                    # the ring: refractory neurons discard them in step 5)
+                if _direct(synapses, g, delivery):
                     dest = ge if target == TARGET_EXC else gi
                     _scatter(dest, posts[lo:hi], weights[lo:hi], uniform, value)
                     continue
@@ -127,12 +133,13 @@ def sort_rows(indptr, post, weight):
 @njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
 def mark_due(t, spike_list, n_spk, synapses, delivery):
     """Mark the ring slots that this step's deliveries will write (``delivery.dirty``), before
-    they run: the parts of a parallel step read their slot's marks while others deliver."""
+    they run, on one thread: the parallel parts of :func:`deliver` then write no shared
+    flag."""
     depth = delivery.ring.shape[0]
     for g in range(synapses.target.shape[0]):
+        if _direct(synapses, g, delivery):
+            continue
         target = synapses.target[g]
-        if synapses.delay[g] == 0 and not delivery.exact and target != TARGET_V:
-            continue  # delivered straight into ge/gi (see deliver)
         slot = (t + synapses.delay[g]) % depth
         if delivery.dirty[slot, target]:
             continue

@@ -147,6 +147,8 @@ def _drive_part(first, last, t, pops, neurons, drives, counts):
         if lo_d >= hi_d:
             continue
         neuron, synapse = _constants(pops, drives.population[d])
+        # (the exact inversion's table: its first entries held in registers)
+        edges = _binomial_edges(drives.thresholds, d)
         for lo in range(lo_d, hi_d, _BLOCK):  # (blocks: the counts stay in L1)
             hi = min(lo + _BLOCK, hi_d)
             cs = counts[lo:hi]
@@ -154,7 +156,6 @@ def _drive_part(first, last, t, pops, neurons, drives, counts):
             if exact:
                 # the exact inversion in loops that vectorise: the table's first entries in
                 # registers, the rare counts beyond them in a second pass
-                edges = _binomial_edges(drives.thresholds, d)
                 for j in range(cs.shape[0]):
                     cs[j] = _binomial_head(_hash_bits(key, t_u64, first_u64 + np.uint64(j)),
                                            edges)
