@@ -116,20 +116,23 @@ class KernelLayers:
         15% more in first-touch page faults)."""
         shape = (x.shape[0], x.shape[1] + 2 * pad_h - weight.shape[2] + 1,
                  x.shape[2] + 2 * pad_w - weight.shape[3] + 1, weight.shape[0])
-        previous = self._outputs.get(name)
         out = self.kernels.sparse_conv2d(x, weight, bias, pad_h, pad_w,
-                                         previous if previous is not None
-                                         and previous.shape == shape else None)
-        self._outputs[name] = out
+                                         self._previous(name, shape))
+        self._outputs[name] = out  # (the kernel allocates, aligned, when given None)
         return out
 
     def _reusable(self, name: str, shape: tuple) -> np.ndarray:
         """A float32 output array for node ``name``: the previous call's when the shapes agree
         (see :meth:`_event_driven`)."""
+        out = self._previous(name, shape)
+        if out is None:
+            out = self._outputs[name] = np.empty(shape, np.float32)
+        return out
+
+    def _previous(self, name: str, shape: tuple) -> np.ndarray | None:
+        """The output array of node ``name``'s previous call, if it has ``shape``."""
         previous = self._outputs.get(name)
-        if previous is None or previous.shape != shape:
-            previous = self._outputs[name] = np.empty(shape, np.float32)
-        return previous
+        return previous if previous is not None and previous.shape == shape else None
 
     def maxpool(self, node: Node, spikes: torch.Tensor, n_steps: int,
                 counts: np.ndarray | None = None
