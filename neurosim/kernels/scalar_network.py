@@ -70,26 +70,33 @@ def exp_vectorisable(x):
     """``exp(x)`` from arithmetic alone, so a loop over neurons that calls it vectorises (a
     call to the C library's ``exp`` does not) and CPU and CUDA compute the same bits: ``x``
     clamped to [-40, 40], the Taylor polynomial of degree 14 at ``y = x / 64`` (|y| <= 0.625,
-    truncation below 1e-15), squared six times. Relative error below 1e-14 in float64,
+    truncation below 1e-15), squared six times. Relative error below 1e-13 in float64,
     whatever the argument's type; below ``exp(-40) = 4e-18`` the result stays there (a
-    conductance 8,000 times the leak's at dt / tau_m = 0.005)."""
+    conductance 8,000 times the leak's at dt / tau_m = 0.005).
+
+    The polynomial is evaluated by Estrin's scheme (pairs of terms, then pairs of pairs with
+    ``y**2``, ``y**4``, ``y**8``), not Horner's: Horner's 14 dependent multiply-adds made the
+    COBA neuron loop wait on latency (a loop over 4,000 neurons: 5.1 -> 3.5 us, float32 and
+    float64 state alike). Each operation is a separate multiply or add (no contraction into
+    fused multiply-adds), so every target rounds alike."""
     x = -40.0 if x < -40.0 else (40.0 if x > 40.0 else x)
-    y = x * 0.015625  # (the coefficients 1 / k!, written out: the loop vectorises)
-    p = 1.1470745597729725e-11
-    p = 1.6059043836821613e-10 + y * p
-    p = 2.08767569878681e-09 + y * p
-    p = 2.505210838544172e-08 + y * p
-    p = 2.755731922398589e-07 + y * p
-    p = 2.7557319223985893e-06 + y * p
-    p = 2.48015873015873e-05 + y * p
-    p = 0.0001984126984126984 + y * p
-    p = 0.001388888888888889 + y * p
-    p = 0.008333333333333333 + y * p
-    p = 0.041666666666666664 + y * p
-    p = 0.16666666666666666 + y * p
-    p = 0.5 + y * p
-    p = 1.0 + y * p
-    p = 1.0 + y * p
+    y = x * 0.015625  # (the coefficients 1 / k!, written out)
+    y2 = y * y
+    y4 = y2 * y2
+    y8 = y4 * y4
+    q0 = 1.0 + 1.0 * y  # (1/0! + y/1!, ..., 1/12! + y/13!, then 1/14!)
+    q1 = 0.5 + 0.16666666666666666 * y
+    q2 = 0.041666666666666664 + 0.008333333333333333 * y
+    q3 = 0.001388888888888889 + 0.0001984126984126984 * y
+    q4 = 2.48015873015873e-05 + 2.7557319223985893e-06 * y
+    q5 = 2.755731922398589e-07 + 2.505210838544172e-08 * y
+    q6 = 2.08767569878681e-09 + 1.6059043836821613e-10 * y
+    q7 = 1.1470745597729725e-11
+    r0 = q0 + q1 * y2
+    r1 = q2 + q3 * y2
+    r2 = q4 + q5 * y2
+    r3 = q6 + q7 * y2
+    p = (r0 + r1 * y4) + (r2 + r3 * y4) * y8
     p = p * p  # six squarings: (e**y)**64
     p = p * p
     p = p * p
