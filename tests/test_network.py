@@ -4,6 +4,7 @@ import pytest
 import neurosim as ns
 from neurosim import network as nw
 from neurosim.kernels import cpu_network
+from neurosim.network import build
 from tests import naive
 
 DT = 1e-4
@@ -83,6 +84,25 @@ def test_parallel_variant_bit_identical(monkeypatch):
     assert np.array_equal(ms[0].steps, mp[0].steps) and np.array_equal(ms[0].indices,
                                                                        mp[0].indices)
     np.testing.assert_array_equal(ms[3].v, mp[3].v)
+
+
+def test_parallel_variant_with_early_returns_gives_the_serial_run(monkeypatch):
+    """The parallel variant integrates the next step inside the step's last parallel loop;
+    it must not do so before a chunk's end, a state-monitor row or a return because the
+    spike buffer might overflow (a tiny buffer: the kernel returns every few steps)."""
+    serial, _, _, ms = _rich_network(np.float64)
+    serial.run(400 * DT, progress=False)
+    monkeypatch.setattr(cpu_network, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(cpu_network, "PART_ALIGN", 1)
+    monkeypatch.setattr(build, "MONITOR_CAPACITY", 1)
+    parallel, _, _, mp = _rich_network(np.float64)
+    parallel.run(150 * DT, progress=False, chunk_steps=7)
+    parallel.run(250 * DT, progress=False, chunk_steps=250)  # (returns every ~90 steps)
+    for a, b in zip(ms[:2], mp[:2]):
+        assert np.array_equal(a.steps, b.steps) and np.array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(ms[2].spike_counts, mp[2].spike_counts)
+    np.testing.assert_array_equal(ms[3].v, mp[3].v)
+    np.testing.assert_array_equal(ms[3].ge, mp[3].ge)
 
 
 def test_spike_monitor_subset_and_trains():

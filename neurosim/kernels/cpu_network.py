@@ -12,9 +12,10 @@ reset the neurons that spiked (:func:`scalar.lif_reset`). The state is the recor
 :mod:`neurosim.kernels.records`; Python calls the kernel once per chunk.
 
 With threads, the neurons are cut into one range per thread (:func:`parts_of`), and every
-per-neuron phase runs as one parallel loop over the ranges: (1); (4), each range receiving
-its own share of every spike's synapses; and (5)-(6) together. Steps (2), (3), the plastic
-synapses and the monitors run on one thread between them.
+per-neuron phase runs in parallel over the ranges: (4), each range receiving its own share of
+every spike's synapses, then (5)-(6) and the next step's (1), in one parallel loop a step.
+Steps (2), (3), the plastic synapses (which split the loop in two) and the monitors run on
+one thread between them.
 """
 
 from __future__ import annotations
@@ -270,42 +271,56 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
     depth = ring.shape[0]
     n_timed = neurons.timed_i.shape[0]
     parts = cuts.shape[0] - 1
+    has_plastic = plastic.target.shape[0] > 0
     counters = rec.counters
     counters[COUNT_SPIKES] = 0
     counters[COUNT_STATE_ROWS] = 0
     # per-neuron counts of the Poisson drives (each part writes its own neurons' entries)
     counts = np.empty(n if drives.target.shape[0] > 0 else 0, np.int64)
+    integrated = False  # whether step k's (1) already ran, in step k-1's last parallel loop
     for k in range(clock.n_steps):
         t = clock.t_start + k
         if counters[COUNT_SPIKES] + rec.n_watched > rec.spike_step.shape[0]:
             counters[COUNT_STEPS_DONE] = k
             return k  # the spike buffer might overflow: the caller empties it and resumes
-        ti = min(t, n_timed - 1) if n_timed > 0 else 0
         # (1) integrate and threshold, part by part (a part: a range of neurons, one thread)
-        for b in prange(parts):
-            _integrate_part(cuts[b], cuts[b + 1], ti, pops, neurons)
+        if not integrated:
+            for b in prange(parts):
+                _integrate_part(cuts[b], cuts[b + 1], _timed_row(t, n_timed), pops, neurons)
         # (2) collect the spikes, (3) monitors
         n_spk, n_neuron_spk = _collect(t, neurons, sources, spike_list)
         _monitor(k, t, rec, spike_list, n_spk, n_neuron_spk, neurons.population, n_pops)
-        # (4) deliver into the ring buffer (or straight into ge/gi), (5) apply this step's
-        # slot and the Poisson drives, (6) reset: each part for its own postsynaptic neurons
         mark_due(t, spike_list, n_spk, synapses, delivery)
         slot = t % depth
-        for b in prange(parts):
-            deliver(cuts[b], cuts[b + 1], n, t, spike_list, n_spk, synapses, delivery, ge,
-                     gi)
-        # (4b) plastic synapses between delivery and the slot: traces, arrivals (into this
-        # step's slot), weight changes
-        if plastic.target.shape[0] > 0:  # (a call passing the record costs ~0.8 us)
-            plasticity_step(t, plastic, spike_list, n_spk, n, ring, delivery.dirty)
         due = delivery.dirty[slot]  # (read-only until the parts are done)
+        record = rec.state_index.shape[0] > 0 and t % rec.state_every == 0
+        # the next step's (1) joins this step's last parallel loop (one fork/join a step
+        # without plastic synapses) unless the state monitor reads this step's end first,
+        # this is the chunk's last step, or the next step returns before integrating
+        integrated = (not record and k + 1 < clock.n_steps
+                      and counters[COUNT_SPIKES] + rec.n_watched <= rec.spike_step.shape[0])
+        ti_next = _timed_row(t + 1, n_timed)
+        # (4) deliver into the ring buffer (or straight into ge/gi), (5) apply this step's
+        # slot and the Poisson drives, (6) reset: each part for its own postsynaptic neurons
+        if has_plastic:
+            for b in prange(parts):
+                deliver(cuts[b], cuts[b + 1], n, t, spike_list, n_spk, synapses, delivery,
+                        ge, gi)
+            # (4b) plastic synapses between delivery and the slot: traces, arrivals (into
+            # this step's slot), weight changes
+            plasticity_step(t, plastic, spike_list, n_spk, n, ring, delivery.dirty)
         for b in prange(parts):
+            if not has_plastic:
+                deliver(cuts[b], cuts[b + 1], n, t, spike_list, n_spk, synapses, delivery,
+                        ge, gi)
             _finish_part(cuts[b], cuts[b + 1], t, slot, due, pops, neurons, drives, counts,
                          spike_list, n_neuron_spk, delivery)
+            if integrated:
+                _integrate_part(cuts[b], cuts[b + 1], ti_next, pops, neurons)
         for target in range(3):
             delivery.dirty[slot, target] = 0
         # state monitor: the variables after the step
-        if rec.state_index.shape[0] > 0 and t % rec.state_every == 0:
+        if record:
             r = counters[COUNT_STATE_ROWS]
             for m in range(rec.state_index.shape[0]):
                 i = rec.state_index[m]
@@ -315,6 +330,12 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
             counters[COUNT_STATE_ROWS] = r + 1
     counters[COUNT_STEPS_DONE] = clock.n_steps
     return clock.n_steps
+
+
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
+def _timed_row(t, n_timed):
+    """The row of the per-step currents that step ``t`` reads (the last row after them)."""
+    return min(t, n_timed - 1) if n_timed > 0 else 0
 
 
 def _renamed(function, name):
@@ -332,13 +353,13 @@ _network_run_serial = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(
     _renamed(_network_run, "_network_run_serial"))
 _network_run_parallel = njit(**NJIT_PARALLEL_OPTIONS, **_NUMPY_ERRORS)(
     _renamed(_network_run, "_network_run_parallel"))
-#: Work per step (a neuron 1, a Poisson draw 2, a synapse 1/16) from which the parallel
-#: variant pays for its three fork/joins per step. The synapses count because delivery waits
-#: on memory, which two cores wait on together. Measured on 2 cores (AMD EPYC, 2 threads):
-#: Brunel's network at 6,250 neurons (work 263,000) runs faster serial, at 8,750 (504,000)
-#: 1.16x faster parallel, at 12,500 (1.01M) 1.3x; CUBA at 40,000 neurons (240,000) gains
-#: nothing and, unless the threads are bound to cores, often runs 1.5-2x slower parallel.
-PARALLEL_MIN_WORK = 400_000
+#: Work per step (:func:`step_work`) from which the parallel variant pays for its fork/join
+#: per step. The synapses count because delivery waits on memory, which two cores wait on
+#: together. Measured on 2 cores (AMD EPYC, 2 threads, one fork/join a step): CUBA at 4,000
+#: neurons (work 24,000) runs as fast parallel as serial, at 8,000 (48,000) 1.1-1.3x faster
+#: parallel, at 40,000 1.4x; COBA at 3,000 (27,000) about even, at 4,000 (36,000) 1.2x;
+#: Brunel's network at 1,250 neurons (13,500) even, at 2,500 (47,000) 1.2x, at 6,250 1.2-1.3x.
+PARALLEL_MIN_WORK = 30_000
 #: Neurons per part are a multiple of this: whole cache lines of every state array.
 PART_ALIGN = 64
 
@@ -349,6 +370,17 @@ def parts_of(n: int, parts: int) -> np.ndarray:
     cuts = [min(n, -(-(n * b // parts) // PART_ALIGN) * PART_ALIGN) for b in range(parts + 1)]
     cuts[-1] = n
     return np.asarray(cuts, np.int64)
+
+
+def step_work(records) -> int:
+    """The work of one step in the units of :data:`PARALLEL_MIN_WORK`: a neuron with
+    current-based synapses 1, with conductances 4 (its exponential), a Poisson draw 2, a
+    synapse 1/16."""
+    pops, drives = records.populations, records.drives
+    sizes = np.diff(pops.bounds)
+    neurons = int(sizes.sum() + 3 * sizes[pops.conductance != 0].sum())
+    synapses = records.synapses.post.shape[0] + records.plasticity.post.shape[0]
+    return neurons + 2 * int((drives.hi - drives.lo).sum()) + synapses // 16
 
 
 def network_upload(records):
@@ -370,16 +402,14 @@ def network_run(clock, records) -> int:
     """Run ``clock.n_steps`` steps (fewer when a monitor buffer fills); returns steps done.
     The parallel variant splits the neurons into one range per thread (:func:`parts_of`);
     each thread integrates, receives the deliveries of, drives and resets its own range, so
-    a step has two fork/joins and each neuron's state stays in one core's cache. Both
+    a step has one fork/join (two with plastic synapses) and each neuron's state stays in
+    one core's cache. Both
     variants give identical results; the parallel one pays off above
     :data:`PARALLEL_MIN_WORK` (neurons, Poisson draws and synapses weighed as it says)."""
-    drives = records.drives
     n = records.neurons.v.shape[0]
-    synapses = records.synapses.post.shape[0] + records.plasticity.post.shape[0]
-    work = n + 2 * int((drives.hi - drives.lo).sum()) + synapses // 16
     threads = numba.get_num_threads()
     # (one thread: the serial variant; the parallel one would pay its parfor set-up per step)
-    parallel = PARALLEL and threads > 1 and work >= PARALLEL_MIN_WORK
+    parallel = PARALLEL and threads > 1 and step_work(records) >= PARALLEL_MIN_WORK
     run = _network_run_parallel if parallel else _network_run_serial
     cuts = parts_of(n, threads if parallel else 1)
     return run(clock, records.populations, records.neurons, records.sources, records.drives,
