@@ -165,6 +165,40 @@ def test_coba_on_a_shared_network_matches_brian2():
 
 
 @brian2
+def test_neurosim_on_brian2s_coba_network_gives_brian2s_spikes():
+    """The network Brian2's COBA.py draws (coba_networks.brian2_draw, not simulated) is the one
+    brian2_coba simulates for the seed: neurosim run on it fires Brian2's spikes, the same
+    steps and neurons in the first 30 ms (float64, exponential Euler on both sides; later the
+    chaotic network amplifies rounding), and Brian2's rate within 2 % over 0.5 s. At 2,000
+    neurons Brian2 draws with its jump sampler (more than 1,000 targets), as at 4,000."""
+    pytest.importorskip("brian2")
+    from neurosim.studies import brian2_gallery, coba_networks
+
+    ref = brian2_gallery.brian2_coba(2000, duration_s=0.5, seed=3)
+    drawn = coba_networks.brian2_draw(2000, 3)
+    assert drawn["exc_i"].max() < 1600 <= drawn["inh_i"].min()
+    steps, indices, _ = coba_networks.neurosim_on(drawn, 0.5)
+    early, ref_early = steps < 300, ref.steps < 300
+    assert ref_early.sum() > 50
+    assert np.array_equal(steps[early], ref.steps[ref_early])
+    assert np.array_equal(indices[early], ref.indices[ref_early])
+    assert steps.size == pytest.approx(ref.steps.size, rel=0.02)
+    ours = coba_networks.neurosim_draw(2000, 3)  # neurosim's own draw: another network
+    assert ours["exc_i"].size != drawn["exc_i"].size
+
+
+@brian2
+def test_coba_generators_entry_runs_both_draws_on_neurosim():
+    pytest.importorskip("brian2")
+    result = gv.validate_coba(1000, duration_s=0.3, transient_s=0.1, seeds=(0,),
+                              network="generators")
+    assert result["label"] == gv.COBA_NETWORKS["generators"]
+    assert result["settings"]["network"] == "generators"
+    ours, theirs = result["neurosim"]["per_seed"][0], result["brian2"]["per_seed"][0]
+    assert ours["n_spikes"] != theirs["n_spikes"] and "build_s" not in theirs
+
+
+@brian2
 def test_cuba_matches_brian2():
     """CUBA at 1,000 neurons, 0.5 s, 2 seeds: Brian2's CUBA example on neurosim's network,
     rate within 5 %."""

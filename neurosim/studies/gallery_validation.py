@@ -11,7 +11,7 @@ by each simulator from its own seed), so the comparison is statistical; each sid
 ``min``/``max``/``std`` is reported next to its mean (Brian2's own seed-to-seed variation).
 Exceptions: CUBA, where Brian2's example runs on neurosim's network for each seed (as the CUBA
 benchmark does; the strict spike-for-spike check is :mod:`neurosim.studies.brian2_crosscheck`),
-and COBA with ``network="shared"``.
+and COBA with ``network="shared"`` or ``"generators"`` (:func:`validate_coba`).
 
 Tolerances (issue 13): Brunel's regimes: mean rate within 10 % of Brian2's (15 % in the slow
 regime D), synchrony within max(0.1, 15 % of Brian2's), CV ISI within 0.1 (absolute); COBA and
@@ -227,25 +227,6 @@ def validate_brunel(regimes: str | Sequence[str] = "ABCD", *, scale: float = 0.2
             "passed": all(entry["passed"] for entry in out.values())}
 
 
-def _coba_network(n: int, seed: int) -> dict[str, Any]:
-    """The network neurosim's ``coba`` builds for ``seed``: initial state (mV, units of the
-    leak) and the exc/inh synapses as global (i, j) indices (excitatory neurons first)."""
-    from neurosim.gallery import build
-
-    model = build("coba", n=n, seed=seed, dtype=np.float64)
-    exc, inh = model.populations
-    offset = {id(exc): 0, id(inh): exc.n}
-    out = {k: np.concatenate([getattr(p, k) for p in (exc, inh)]).astype(np.float64)
-           for k in ("v0", "ge0", "gi0")}
-    for target in ("exc", "inh"):
-        projs = [p for p in model.network.projections if p.target == target]
-        for end, attr in (("i", "pre"), ("j", "post")):
-            out[f"{target}_{end}"] = np.concatenate([
-                getattr(p, f"{attr}_idx").astype(np.int64) + offset[id(getattr(p, attr))]
-                for p in projs])
-    return out
-
-
 def _brian2_timed(model: Callable[[], Any], n: int, duration_s: float, transient_s: float,
                   target: str, dtype: np.dtype) -> _Run:
     """Run ``model`` (builds and runs a Brian2 network, returns its SpikeMonitor) on
@@ -277,8 +258,9 @@ def _brian2_coba_shared(n: int, duration_s: float, transient_s: float, seed: int
     from brian2 import Network, SpikeMonitor, Synapses, mV, second
 
     from neurosim.studies.brian2_gallery import coba_group
+    from neurosim.studies.coba_networks import neurosim_draw
 
-    arrays = _coba_network(n, seed)
+    arrays = neurosim_draw(n, seed)
 
     def model():
         brian2.start_scope()
@@ -298,38 +280,65 @@ def _brian2_coba_shared(n: int, duration_s: float, transient_s: float, seed: int
     return _brian2_timed(model, n, duration_s, transient_s, target, dtype)
 
 
+def _neurosim_on_drawn(n: int, duration_s: float, transient_s: float, seed: int,
+                       drawn_by: str, dtype: np.dtype) -> _Run:
+    """neurosim's COBA on the network that ``drawn_by`` ("neurosim" or "brian2") draws for
+    ``seed`` (:mod:`neurosim.studies.coba_networks`)."""
+    from neurosim.studies import coba_networks
+
+    draw = coba_networks.neurosim_draw if drawn_by == "neurosim" else coba_networks.brian2_draw
+    steps, indices, run_s = coba_networks.neurosim_on(draw(n, seed), duration_s, dtype=dtype)
+    n_steps = int(round(duration_s / DT_S))
+    return _Run(SpikeRecord(steps, indices, n, n_steps, DT_S, int(round(transient_s / DT_S))),
+                run_s, None)
+
+
+COBA_NETWORKS = {"independent": "coba", "shared": "coba (shared network)",
+                 "generators": "coba (the two network generators, both run by neurosim)"}
+
+
 def validate_coba(n: int = 4000, *, duration_s: float = 1.0, transient_s: float = 0.1,
                   seeds: Sequence[int] = (0, 1), target: str = "numpy", dtype: Any = np.float64,
                   network: str = "independent", keep_spikes: bool = False,
                   log: Callable[[str], None] | None = None) -> dict:
     """The COBA network of ``n`` neurons in neurosim (``coba``) and in Brian2 as its classic
     ``COBA.py``; one entry as in :func:`validate_brunel` plus ``model`` and ``settings``;
-    rates judged within 5 %. ``network="independent"``: Brian2 draws its own connectivity
-    and initial state (:func:`~neurosim.studies.brian2_gallery.brian2_coba`);
-    ``"shared"``: Brian2 runs on neurosim's network for each seed, which removes the
-    network-to-network spread of the rate (about 10 % per seed at n = 2,000) and leaves the
-    dynamics alone to compare."""
+    rates judged within 5 %. ``network`` (:data:`COBA_NETWORKS`):
+
+    - ``"independent"``: Brian2 draws its own connectivity and initial state
+      (:func:`~neurosim.studies.brian2_gallery.brian2_coba`);
+    - ``"shared"``: Brian2 runs on neurosim's network for each seed, which removes the
+      network-to-network spread of the rate (about 7 % per seed at n = 4,000) and leaves the
+      dynamics alone to compare;
+    - ``"generators"``: the other half, the networks alone: neurosim runs both on its own
+      network and on the one Brian2's ``COBA.py`` draws for the seed (Brian2 draws, does not
+      simulate; ``target`` unused). Its "brian2" side is neurosim on Brian2's networks.
+    """
     from neurosim.studies.brian2_gallery import brian2_coba
 
     n = check_scalar("n", n, positive=True, integer=True)
-    network = check_choice("network", network, ("independent", "shared"))
+    network = check_choice("network", network, tuple(COBA_NETWORKS))
     target = check_choice("target", target, TARGETS)
     duration_s, transient_s, seeds, dtype = _check_common(duration_s, transient_s, seeds, dtype)
     settings = {"n": n, "duration_s": duration_s, "transient_s": transient_s,
                 "seeds": list(seeds), "target": target, "dtype": dtype.name,
                 "network": network}
 
+    def neurosim_run(seed: int) -> _Run:
+        if network == "generators":
+            return _neurosim_on_drawn(n, duration_s, transient_s, seed, "neurosim", dtype)
+        return _neurosim("coba", duration_s, transient_s, n=n, seed=seed, dtype=dtype)
+
     def brian2_run(seed: int) -> _Run:
+        if network == "generators":
+            return _neurosim_on_drawn(n, duration_s, transient_s, seed, "brian2", dtype)
         if network == "shared":
             return _brian2_coba_shared(n, duration_s, transient_s, seed, target, dtype)
         return _as_run(brian2_coba(n, duration_s=duration_s, seed=seed, target=target,
                                         dtype=dtype), transient_s)
 
-    entry = _compare_model(
-        {"label": "coba" if network == "independent" else "coba (shared network)",
-         "n_neurons": n}, seeds,
-        lambda seed: _neurosim("coba", duration_s, transient_s, n=n, seed=seed, dtype=dtype),
-        brian2_run, TOLERANCES["coba"], keep_spikes, log)
+    entry = _compare_model({"label": COBA_NETWORKS[network], "n_neurons": n}, seeds,
+                           neurosim_run, brian2_run, TOLERANCES["coba"], keep_spikes, log)
     return {"model": "coba", "settings": settings, **entry}
 
 
