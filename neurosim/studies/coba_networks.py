@@ -82,8 +82,15 @@ def neurosim_on(network: dict[str, np.ndarray], duration_s: float, *,
     indices, run seconds)``."""
     import time
 
-    from neurosim.gallery.coba import (COBA_PARAMS, E_EXC_MV, E_INH_MV, TAU_EXC_S, TAU_INH_S,
-                                       W_EXC, W_INH)
+    from neurosim.gallery.coba import (
+        COBA_PARAMS,
+        E_EXC_MV,
+        E_INH_MV,
+        TAU_EXC_S,
+        TAU_INH_S,
+        W_EXC,
+        W_INH,
+    )
     from neurosim.network import Network, Population, SpikeMonitor, connect_explicit
 
     n = network["v0"].shape[0]
