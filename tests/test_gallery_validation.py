@@ -198,6 +198,21 @@ def test_coba_generators_entry_runs_both_draws_on_neurosim():
     assert ours["n_spikes"] != theirs["n_spikes"] and "build_s" not in theirs
 
 
+def test_report_cells_of_a_statistic_undefined_in_some_seeds():
+    """A silent network has no inter-spike intervals: its CV ISI is NaN, so the seed mean is
+    NaN; the table says so and gives the mean over the other seeds."""
+    rows = [{"seed": s, "rate_hz": r, "synchrony": 0.2, "cv_isi": c}
+            for s, r, c in ((0, 20.0, 1.4), (1, 0.0, math.nan), (2, 18.0, 1.6), (3, 19, 1.5))]
+    summary = gv._summary(rows)
+    assert math.isnan(summary["mean"]["cv_isi"])
+    cell = gallery_report._cell(summary, "cv_isi")
+    assert cell == "nan: undefined in 1 of 4 seeds; 1.5 (1.4-1.6) over the rest"
+    assert gallery_report._cell(summary, "rate_hz") == "14.25 (0-20)"
+    assert gallery_report._seeds(list(range(64))) == "0-63"
+    assert gallery_report._seeds([0, 1]) == "0, 1" and gallery_report._seeds([0, 2, 3, 5]) \
+        == "0, 2, 3, 5"
+
+
 @brian2
 def test_cuba_matches_brian2():
     """CUBA at 1,000 neurons, 0.5 s, 2 seeds: Brian2's CUBA example on neurosim's network,

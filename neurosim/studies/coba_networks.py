@@ -19,6 +19,7 @@ and inhibitory synapses as global indices ``exc_i``, ``exc_j``, ``inh_i``, ``inh
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,7 @@ def brian2_draw(n: int, seed: int) -> dict[str, np.ndarray]:
     seed = check_scalar("seed", seed, nonnegative=True, integer=True)
     n_exc = int(round(0.8 * n))
     p = min(1.0, 80.0 / n)
+    _quiet_unused_objects()
     with _brian2_target("numpy", np.float64):
         brian2.start_scope()
         brian2.seed(seed)
@@ -67,11 +69,28 @@ def brian2_draw(n: int, seed: int) -> dict[str, np.ndarray]:
         P.v = "Vr + rand() * (Vt - Vr)"
         P.ge = "randn() * 1.5 + 4"
         P.gi = "randn() * 12 + 20"
-        return {"v0": np.asarray(P.v / mV, np.float64), "ge0": np.asarray(P.ge, np.float64),
-                "gi0": np.asarray(P.gi, np.float64),
-                "exc_i": np.asarray(Ce.i[:], np.int64), "exc_j": np.asarray(Ce.j[:], np.int64),
-                "inh_i": np.asarray(Ci.i[:], np.int64) + n_exc,
-                "inh_j": np.asarray(Ci.j[:], np.int64)}
+        out = {"v0": np.asarray(P.v / mV, np.float64), "ge0": np.asarray(P.ge, np.float64),
+               "gi0": np.asarray(P.gi, np.float64),
+               "exc_i": np.asarray(Ce.i[:], np.int64), "exc_j": np.asarray(Ce.j[:], np.int64),
+               "inh_i": np.asarray(Ci.i[:], np.int64) + n_exc,
+               "inh_j": np.asarray(Ci.j[:], np.int64)}
+    return out
+
+
+class _DrawnNotRun(logging.Filter):
+    """Drops Brian2's warning that an object "is getting deleted, but was never included in a
+    network" for the objects :func:`brian2_draw` makes (never run, by design), and only
+    those: the warning quotes the line that created the object."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("in brian2_draw" in message or "in coba_group" in message)
+
+
+def _quiet_unused_objects() -> None:
+    warnings = logging.getLogger("brian2.core.base.unused_brian_object")
+    if not any(isinstance(f, _DrawnNotRun) for f in warnings.filters):
+        warnings.addFilter(_DrawnNotRun())
 
 
 def neurosim_on(network: dict[str, np.ndarray], duration_s: float, *,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from neurosim.checks import check_scalar
 from neurosim.studies.gallery_validation import STAT_LABELS, entries
 
@@ -58,9 +60,22 @@ def raster_figure(result: dict, *, window_s: float = 0.1, n_raster: int = 50,
 
 def _cell(summary: dict, stat: str) -> str:
     mean, low, high = (summary[k][stat] for k in ("mean", "min", "max"))
+    values = np.array([row[stat] for row in summary["per_seed"]], np.float64)
+    defined = values[np.isfinite(values)]
+    if math.isnan(mean) and 0 < defined.size < values.size:
+        # (e.g. CV ISI of a network that fell silent: no intervals)
+        return (f"nan: undefined in {values.size - defined.size} of {values.size} seeds; "
+                f"{defined.mean():.4g} ({defined.min():.4g}-{defined.max():.4g}) over the rest")
     if len(summary["per_seed"]) == 1:
         return f"{mean:.4g}"
     return f"{mean:.4g} ({low:.4g}-{high:.4g})"
+
+
+def _seeds(seeds: list[int]) -> str:
+    """``0, 1`` or, for a run of more than three, ``0-63``."""
+    if len(seeds) > 3 and list(seeds) == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(map(str, seeds))
 
 
 def to_markdown(result: dict) -> str:
@@ -72,12 +87,13 @@ def to_markdown(result: dict) -> str:
                 if "g" in entry else "")
         verdict = "PASS" if entry["passed"] else "FAIL"
         parts.append(f"**{label}** ({what}N = {entry['n_neurons']:,}, seeds "
-                     f"{', '.join(map(str, entry['seeds']))}): {verdict}\n")
+                     f"{_seeds(entry['seeds'])}): {verdict}\n")
         parts.append("| statistic | neurosim | Brian2 | difference | tolerance | passed |\n"
                      "|---|---|---|---|---|---|")
         for stat, crit in entry["criteria"].items():
             rel = crit["relative_difference"]
-            diff = f"{crit['difference']:+.3g}" + ("" if math.isnan(rel) else f" ({rel:+.1%})")
+            diff = ("-" if math.isnan(crit["difference"]) else f"{crit['difference']:+.3g}"
+                    + ("" if math.isnan(rel) else f" ({rel:+.1%})"))
             judged = crit["passed"]
             parts.append(f"| {STAT_LABELS[stat]} | {_cell(entry['neurosim'], stat)} | "
                          f"{_cell(entry['brian2'], stat)} | {diff} | "
