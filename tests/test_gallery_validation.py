@@ -198,6 +198,22 @@ def test_coba_generators_entry_runs_both_draws_on_neurosim():
     assert ours["n_spikes"] != theirs["n_spikes"] and "build_s" not in theirs
 
 
+def test_neurosim_on_a_network_checks_the_arrays():
+    from neurosim.studies import coba_networks
+
+    with pytest.raises(ValueError, match="lacks exc_i"):
+        coba_networks.neurosim_on({"v0": np.zeros(3)}, 0.01)
+    empty = {k: np.zeros(0) for k in coba_networks.NETWORK_KEYS}
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        coba_networks.neurosim_on(empty, 0.01)
+    bad = {**{k: np.zeros(3) for k in coba_networks.NETWORK_KEYS},
+           "exc_i": np.array([5]), "exc_j": np.array([0])}
+    with pytest.raises(ValueError, match="pre_idx must be in"):
+        coba_networks.neurosim_on(bad, 0.01)
+    steps, indices, _ = coba_networks.neurosim_on(coba_networks.neurosim_draw(200, 1), 0.05)
+    assert steps.shape == indices.shape and (indices < 200).all()
+
+
 def test_report_cells_of_a_statistic_undefined_in_some_seeds():
     """A silent network has no inter-spike intervals: its CV ISI is NaN, so the seed mean is
     NaN; the table says so and gives the mean over the other seeds."""

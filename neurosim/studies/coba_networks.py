@@ -26,6 +26,9 @@ import numpy as np
 
 from neurosim.checks import check_scalar
 
+#: The arrays of a network (see the module docstring).
+NETWORK_KEYS = ("v0", "ge0", "gi0", "exc_i", "exc_j", "inh_i", "inh_j")
+
 
 def neurosim_draw(n: int, seed: int) -> dict[str, np.ndarray]:
     """The network neurosim's ``coba`` builds for ``seed``."""
@@ -112,7 +115,12 @@ def neurosim_on(network: dict[str, np.ndarray], duration_s: float, *,
     )
     from neurosim.network import Network, Population, SpikeMonitor, connect_explicit
 
-    n = network["v0"].shape[0]
+    missing = sorted(set(NETWORK_KEYS) - set(network))
+    if missing:
+        raise ValueError(f"network lacks {', '.join(missing)} (needs {', '.join(NETWORK_KEYS)})")
+    n = np.shape(network["v0"])[0] if np.ndim(network["v0"]) == 1 else -1
+    if n < 1:
+        raise ValueError("network['v0'] must be a non-empty 1-D array (one entry per neuron)")
     pop = Population(n, COBA_PARAMS, tau_exc_s=TAU_EXC_S, tau_inh_s=TAU_INH_S,
                      synapse_model="conductance", e_exc=E_EXC_MV, e_inh=E_INH_MV,
                      v0=network["v0"], ge0=network["ge0"], gi0=network["gi0"])
