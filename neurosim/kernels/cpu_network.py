@@ -403,9 +403,8 @@ def network_run(clock, records) -> int:
     The parallel variant splits the neurons into one range per thread (:func:`parts_of`);
     each thread integrates, receives the deliveries of, drives and resets its own range, so
     a step has one fork/join (two with plastic synapses) and each neuron's state stays in
-    one core's cache. Both
-    variants give identical results; the parallel one pays off above
-    :data:`PARALLEL_MIN_WORK` (neurons, Poisson draws and synapses weighed as it says)."""
+    one core's cache. Both variants give identical results; the parallel one pays off above
+    :data:`PARALLEL_MIN_WORK` (:func:`step_work`)."""
     n = records.neurons.v.shape[0]
     threads = numba.get_num_threads()
     # (one thread: the serial variant; the parallel one would pay its parfor set-up per step)
