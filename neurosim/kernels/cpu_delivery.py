@@ -80,14 +80,15 @@ def _direct(synapses, g, delivery):
     return synapses.delay[g] == 0 and not delivery.exact and synapses.target[g] != TARGET_V
 
 
-@njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)
+@njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
 def deliver(first, last, n, t, spike_list, n_spk, synapses, delivery, ge, gi):
     """Step (4) for the postsynaptic neurons ``first..last-1``: each spike's synapses in the
     CSR groups, into the ring buffer (slot ``(t + delay) % D``) or, when due now, straight
     into ``ge``/``gi``. Rows are sorted by postsynaptic neuron (:func:`sort_rows`), so a
     part's synapses of a row are one contiguous run; every state entry gets its additions
     in the same order whatever the number of parts (the serial and parallel results are
-    equal, bit for bit)."""
+    equal, bit for bit). Inlined into the loop: a call passing the two records paid their
+    reference counts each step (CUBA, 4,000 neurons, one thread: about 9% of a step)."""
     ring = delivery.ring
     depth = ring.shape[0]
     posts, weights = synapses.post, synapses.weight
