@@ -24,7 +24,14 @@ _depress = rules.stdp_depress
 _potentiate_at_spike = rules.potentiate_at_spike
 
 
-@njit(**NJIT_OPTIONS)
+@njit(inline="always", **NJIT_OPTIONS)
+def _decay(out, before, factor):
+    """``out = before * factor`` over 1-D views (``out`` may be ``before``)."""
+    for j in range(out.shape[0]):
+        out[j] = before[j] * factor
+
+
+@njit(inline="always", **NJIT_OPTIONS)
 def plasticity_step(t, pl, spike_list, n_spk, n_neurons, ring, dirty):
     """One step of every plastic projection (nothing when there is none)."""
     n_proj = pl.target.shape[0]
@@ -37,22 +44,20 @@ def plasticity_step(t, pl, spike_list, n_spk, n_neurons, ring, dirty):
     # (the slow traces only where the triplet terms read them; 1-D rows: the loops vectorise)
     pre1_now, pre1_before = pl.pre1[now], pl.pre1[before]
     pre2_now, pre2_before = pl.pre2[now], pl.pre2[before]
+    # (loops over views from index 0: a range from a start Numba cannot prove non-negative
+    # keeps the wrap-around of negative indices and does not vectorise)
     for q in range(n_proj):
         rule = _rule(pl, q)
         lo = pl.pre_base[q]
         hi = lo + pl.pre_hi[q] - pl.pre_lo[q]
-        for j in range(lo, hi):
-            pre1_now[j] = pre1_before[j] * rule.decay_pre
+        _decay(pre1_now[lo:hi], pre1_before[lo:hi], rule.decay_pre)
         if rule.a3_minus > 0.0:
-            for j in range(lo, hi):
-                pre2_now[j] = pre2_before[j] * rule.decay_x
+            _decay(pre2_now[lo:hi], pre2_before[lo:hi], rule.decay_x)
         lo = pl.post_base[q]
         hi = lo + pl.post_hi[q] - pl.post_lo[q]
-        for j in range(lo, hi):
-            pl.post1[j] *= rule.decay_post
+        _decay(pl.post1[lo:hi], pl.post1[lo:hi], rule.decay_post)
         if rule.a3_plus > 0.0:
-            for j in range(lo, hi):
-                pl.post2[j] *= rule.decay_y
+            _decay(pl.post2[lo:hi], pl.post2[lo:hi], rule.decay_y)
     # (2) keep the step's spikes, bump the presynaptic traces
     pl.hist_count[now] = n_spk
     for k in range(n_spk):
