@@ -194,8 +194,7 @@ def _finish_part(first, last, t, slot, due, pops, neurons, drives, counts, spike
     drives, input held during refractoriness (NEST's ``refractory_input``) into ``v``, and
     the reset of the neurons that spiked (``spike_list`` ascending)."""
     v, refrac, theta = neurons.v, neurons.refrac, neurons.theta
-    # (each inlined call that takes records pays reference counts on their arrays: ~0.2 us a
-    # step even when it does nothing, so the calls that may have nothing to do are guarded)
+    # (a call taking records pays reference counts even when it has nothing to do: guarded)
     if due[TARGET_EXC] or due[TARGET_INH] or due[TARGET_V]:
         _apply_part(first, last, slot, due, pops, neurons, delivery)
     if drives.target.shape[0] > 0:
@@ -216,10 +215,10 @@ def _finish_part(first, last, t, slot, due, pops, neurons, drives, counts, spike
 
 
 @njit(inline="always", **NJIT_OPTIONS, **_NUMPY_ERRORS)
-def _collect(t, neurons, sources, spike_list):
-    """Step (2): this step's spiking sources into ``spike_list``, ascending (neurons, scanned
-    eight flags at a time, then Poisson sources, then spike-time sources). Returns
-    ``(spikes, neuron spikes)``."""
+def _collect(t, neurons, sources, spike_list, hit_words):
+    """Step (2): this step's spiking sources into ``spike_list``, ascending (neurons, then
+    Poisson sources, then spike-time sources; ``hit_words``: one scratch byte per Poisson
+    source, zero-padded words). Returns ``(spikes, neuron spikes)``."""
     fired = neurons.fired
     n = neurons.v.shape[0]
     n_poisson = sources.poisson_p.shape[0]
@@ -232,11 +231,18 @@ def _collect(t, neurons, sources, spike_list):
                     spike_list[n_spk] = i
                     n_spk += 1
     n_neuron_spk = n_spk
+    # all draws in a loop that vectorises (u < p: never for p = 0), then the hits eight at a
+    # time (a branchy loop of draws took 1.3 us of the 2.8 us STDP step, 1,000 inputs)
+    hits, p = hit_words.view(np.uint8), sources.poisson_p
+    t_u64 = np.uint64(t)
     for j in range(n_poisson):
-        p_j = sources.poisson_p[j]  # (silent sources, e.g. black pixels, cost no draw)
-        if p_j > 0.0 and _hash_uniform(seed, np.uint64(t), np.uint64(j)) < p_j:
-            spike_list[n_spk] = n + j
-            n_spk += 1
+        hits[j] = 1 if _hash_uniform(seed, t_u64, np.uint64(j)) < p[j] else 0
+    for w in range(hit_words.shape[0]):
+        if hit_words[w] != 0:
+            for j in range(w * 8, min(w * 8 + 8, n_poisson)):
+                if hits[j]:
+                    spike_list[n_spk] = n + j
+                    n_spk += 1
     g = _find_sorted(sources.gen_step, t)
     if g >= 0:
         for e in range(sources.gen_ptr[g], sources.gen_ptr[g + 1]):
@@ -277,6 +283,7 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
     counters[COUNT_STATE_ROWS] = 0
     # per-neuron counts of the Poisson drives (each part writes its own neurons' entries)
     counts = np.empty(n if drives.target.shape[0] > 0 else 0, np.int64)
+    hit_words = np.zeros(-(-sources.poisson_p.shape[0] // 8), np.uint64)  # (for _collect)
     integrated = False  # whether step k's (1) already ran, in step k-1's last parallel loop
     for k in range(clock.n_steps):
         t = clock.t_start + k
@@ -288,7 +295,7 @@ def _network_run(clock, pops, neurons, sources, drives, synapses, delivery, rec,
             for b in prange(parts):
                 _integrate_part(cuts[b], cuts[b + 1], _timed_row(t, n_timed), pops, neurons)
         # (2) collect the spikes, (3) monitors
-        n_spk, n_neuron_spk = _collect(t, neurons, sources, spike_list)
+        n_spk, n_neuron_spk = _collect(t, neurons, sources, spike_list, hit_words)
         _monitor(k, t, rec, spike_list, n_spk, n_neuron_spk, neurons.population, n_pops)
         mark_due(t, spike_list, n_spk, synapses, delivery)
         slot = t % depth
@@ -353,12 +360,10 @@ _network_run_serial = njit(**NJIT_OPTIONS, **_NUMPY_ERRORS)(
     _renamed(_network_run, "_network_run_serial"))
 _network_run_parallel = njit(**NJIT_PARALLEL_OPTIONS, **_NUMPY_ERRORS)(
     _renamed(_network_run, "_network_run_parallel"))
-#: Work per step (:func:`step_work`) from which the parallel variant pays for its fork/join
-#: per step. The synapses count because delivery waits on memory, which two cores wait on
-#: together. Measured on 2 cores (AMD EPYC, 2 threads, one fork/join a step): CUBA at 4,000
-#: neurons (work 24,000) runs as fast parallel as serial, at 8,000 (48,000) 1.1-1.3x faster
-#: parallel, at 40,000 1.4x; COBA at 3,000 (27,000) about even, at 4,000 (36,000) 1.2x;
-#: Brunel's network at 1,250 neurons (13,500) even, at 2,500 (47,000) 1.2x, at 6,250 1.2-1.3x.
+#: Work per step (:func:`step_work`) from which the parallel variant pays for its fork/join.
+#: Measured on 2 cores (2 threads): CUBA at 4,000 neurons (work 24,000) even, 8,000 (48,000)
+#: 1.1-1.3x faster parallel, 40,000 1.4x; COBA 3,000 (27,000) even, 4,000 (36,000) 1.2x;
+#: Brunel 1,250 neurons (13,500) even, 2,500 (47,000) 1.2x, 6,250 1.2-1.3x.
 PARALLEL_MIN_WORK = 30_000
 #: Neurons per part are a multiple of this: whole cache lines of every state array.
 PART_ALIGN = 64
@@ -373,11 +378,10 @@ def parts_of(n: int, parts: int) -> np.ndarray:
 
 
 def step_work(records) -> int:
-    """The work of one step that threads share, in the units of :data:`PARALLEL_MIN_WORK`: a
-    neuron with current-based synapses 1, with conductances 4 (its exponential), a Poisson
-    draw 2, a static synapse 1/16. Plastic synapses do not count: one thread runs them
-    (``plasticity_step``, between two parallel loops). Counting them made Diehl & Cook's
-    network (313,600 plastic synapses) run the parallel variant, 1.5x slower than serial."""
+    """The work of one step that threads share (:data:`PARALLEL_MIN_WORK`'s units): a neuron
+    1, with conductances 4 (its exponential), a Poisson draw 2, a static synapse 1/16. Plastic
+    synapses do not count: one thread runs them (counting them sent Diehl & Cook's network to
+    the parallel variant, 1.5x slower than serial)."""
     pops, drives = records.populations, records.drives
     sizes = np.diff(pops.bounds)
     neurons = int(sizes.sum() + 3 * sizes[pops.conductance != 0].sum())
