@@ -259,6 +259,25 @@ def coba_group(n: int) -> tuple:
     return group, namespace
 
 
+def coba_network(n: int) -> tuple:
+    """Brian's ``COBA.py`` network drawn, not run: ``(P, Ce, Ci)``, the synapses
+    ``connect(p=min(1, 80/n))`` from the first 80 % (excitatory) and the rest, then the initial
+    ``v``, ``ge``, ``gi``, in this order of random draws. Shared by :func:`brian2_coba` and
+    :func:`neurosim.studies.coba_networks.brian2_draw` (the same seed, the same network)."""
+    from brian2 import Synapses
+
+    n_exc, p = int(round(0.8 * n)), min(1.0, 80.0 / n)
+    P, namespace = coba_group(n)
+    Ce = Synapses(P[:n_exc], P, on_pre="ge += we", namespace=namespace)
+    Ci = Synapses(P[n_exc:], P, on_pre="gi += wi", namespace=namespace)
+    Ce.connect(p=p)
+    Ci.connect(p=p)
+    P.v = "Vr + rand() * (Vt - Vr)"
+    P.ge = "randn() * 1.5 + 4"
+    P.gi = "randn() * 12 + 20"
+    return P, Ce, Ci
+
+
 def brian2_coba(n: int = 4000, *, duration_s: float = 1.0, seed: int = 0,
                 target: str = "numpy", dtype: Any = np.float64, reruns: int = 0) -> Brian2Run:
     """The COBA network (Brette et al. 2007, benchmark 1; Vogels & Abbott 2005) as Brian's
@@ -283,17 +302,10 @@ def brian2_coba(n: int = 4000, *, duration_s: float = 1.0, seed: int = 0,
               "seed": seed, "duration_s": duration_s, "dtype": dtype.name}
 
     def build():
-        from brian2 import SpikeMonitor, Synapses
+        from brian2 import SpikeMonitor
 
-        P, namespace = coba_group(n)
-        Ce = Synapses(P[:n_exc], P, on_pre="ge += we", namespace=namespace)
-        Ci = Synapses(P[n_exc:], P, on_pre="gi += wi", namespace=namespace)
-        Ce.connect(p=p)
-        Ci.connect(p=p)
-        P.v = "Vr + rand() * (Vt - Vr)"
-        P.ge = "randn() * 1.5 + 4"
-        P.gi = "randn() * 12 + 20"
-        return SpikeMonitor(P), (P, Ce, Ci)
+        objects = coba_network(n)
+        return SpikeMonitor(objects[0]), objects
 
     return _run(build, duration_s=duration_s, n_steps=n_steps, n_neurons=n, seed=seed,
                 target=target, dtype=dtype, params=params, reruns=_check_reruns(reruns))

@@ -52,32 +52,22 @@ def brian2_draw(n: int, seed: int) -> dict[str, np.ndarray]:
     """The network Brian's ``COBA.py`` draws for ``seed`` on the numpy target (Brian2's
     ``connect(p=min(1, 80/n))``, then ``v``, ``ge``, ``gi`` from ``rand``/``randn``)."""
     import brian2
-    from brian2 import Synapses, mV
+    from brian2 import mV
 
-    from neurosim.studies.brian2_gallery import _brian2_target, coba_group
+    from neurosim.studies.brian2_gallery import _brian2_target, coba_network
 
     n = check_scalar("n", n, positive=True, integer=True)
     seed = check_scalar("seed", seed, nonnegative=True, integer=True)
-    n_exc = int(round(0.8 * n))
-    p = min(1.0, 80.0 / n)
     _quiet_unused_objects()
     with _brian2_target("numpy", np.float64):
         brian2.start_scope()
-        brian2.seed(seed)
-        P, namespace = coba_group(n)
-        Ce = Synapses(P[:n_exc], P, on_pre="ge += we", namespace=namespace)
-        Ci = Synapses(P[n_exc:], P, on_pre="gi += wi", namespace=namespace)
-        Ce.connect(p=p)
-        Ci.connect(p=p)
-        P.v = "Vr + rand() * (Vt - Vr)"
-        P.ge = "randn() * 1.5 + 4"
-        P.gi = "randn() * 12 + 20"
-        out = {"v0": np.asarray(P.v / mV, np.float64), "ge0": np.asarray(P.ge, np.float64),
-               "gi0": np.asarray(P.gi, np.float64),
-               "exc_i": np.asarray(Ce.i[:], np.int64), "exc_j": np.asarray(Ce.j[:], np.int64),
-               "inh_i": np.asarray(Ci.i[:], np.int64) + n_exc,
-               "inh_j": np.asarray(Ci.j[:], np.int64)}
-    return out
+        brian2.seed(seed)  # (as brian2_coba: the same network for the seed)
+        P, Ce, Ci = coba_network(n)
+        return {"v0": np.asarray(P.v / mV, np.float64), "ge0": np.asarray(P.ge, np.float64),
+                "gi0": np.asarray(P.gi, np.float64),
+                "exc_i": np.asarray(Ce.i[:], np.int64), "exc_j": np.asarray(Ce.j[:], np.int64),
+                "inh_i": np.asarray(Ci.i[:], np.int64) + len(Ce.source),
+                "inh_j": np.asarray(Ci.j[:], np.int64)}
 
 
 class _DrawnNotRun(logging.Filter):
@@ -87,7 +77,7 @@ class _DrawnNotRun(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not ("in brian2_draw" in message or "in coba_group" in message)
+        return not ("in coba_network" in message or "in coba_group" in message)
 
 
 def _quiet_unused_objects() -> None:
