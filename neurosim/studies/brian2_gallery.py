@@ -259,14 +259,18 @@ def coba_group(n: int) -> tuple:
     return group, namespace
 
 
+def coba_sizes(n: int) -> tuple[int, float]:
+    """COBA.py's excitatory count (80 %) and connection probability (80 / n, at most 1)."""
+    return int(round(0.8 * n)), min(1.0, 80.0 / n)
+
+
 def coba_network(n: int) -> tuple:
-    """Brian's ``COBA.py`` network drawn, not run: ``(P, Ce, Ci)``, the synapses
-    ``connect(p=min(1, 80/n))`` from the first 80 % (excitatory) and the rest, then the initial
+    """Brian's ``COBA.py`` network drawn, not run: ``(P, Ce, Ci)`` (:func:`coba_sizes`), then
     ``v``, ``ge``, ``gi``, in this order of random draws. Shared by :func:`brian2_coba` and
     :func:`neurosim.studies.coba_networks.brian2_draw` (the same seed, the same network)."""
     from brian2 import Synapses
 
-    n_exc, p = int(round(0.8 * n)), min(1.0, 80.0 / n)
+    n_exc, p = coba_sizes(n)
     P, namespace = coba_group(n)
     Ce = Synapses(P[:n_exc], P, on_pre="ge += we", namespace=namespace)
     Ci = Synapses(P[n_exc:], P, on_pre="gi += wi", namespace=namespace)
@@ -296,8 +300,7 @@ def brian2_coba(n: int = 4000, *, duration_s: float = 1.0, seed: int = 0,
     if n < 5:
         raise ValueError(f"n ({n}) must be at least 5 (one inhibitory neuron)")
     duration_s, n_steps, seed, target, dtype = _check_common(duration_s, seed, target, dtype)
-    n_exc = int(round(0.8 * n))
-    p = min(1.0, 80.0 / n)
+    n_exc, p = coba_sizes(n)
     params = {"model": "coba", "n": n, "n_exc": n_exc, "n_inh": n - n_exc, "p": p,
               "seed": seed, "duration_s": duration_s, "dtype": dtype.name}
 
